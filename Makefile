@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# workloop: IOKit-style work loops and interrupt event sources for Rust
+# Linux drivers.
+#
+#   make          build every module against the fast test kernel
+#   make run      set up everything, boot QEMU and show the demo
+#   make check    set up everything and run every test on both kernels
+#   make bench    benchmarks (ratios within one QEMU boot)
+#   make lint     rustfmt --check and a clippy build
+#   make setup    only install the toolchain and build the test kernels
+#
+# KDIR=<prepared Rust-enabled kernel build> uses your kernel instead of the
+# cached test kernels. The cache lives in $XDG_CACHE_HOME/workloop
+# (default ~/.cache/workloop); WORKLOOP_CACHE overrides it.
+
+export KDIR
+
+.PHONY: all modules setup check run bench lint clean
+
+all modules:
+	@scripts/bootstrap.sh --check
+	@scripts/build-modules.sh fast >/dev/null
+
+setup:
+	@scripts/bootstrap.sh
+	@scripts/kernel-build.sh fast >/dev/null
+	@if [ -z "$(KDIR)" ]; then scripts/kernel-build.sh debug >/dev/null; fi
+
+check:
+	@scripts/check.sh
+
+run:
+	@scripts/run.sh
+
+bench:
+	@scripts/bench.sh
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf out

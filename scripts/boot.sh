@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the modules and initramfs of one flavour and boots it.
+#   boot.sh FLAVOUR MODE [qemu-run.sh options...]
+# The console log goes to out/<flavour>-<mode>.log; prints its path.
+. "$(dirname "$0")/common.sh"
+
+flavour="${1:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
+mode="${2:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
+shift 2
+kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
+mods=$("$WL_ROOT/scripts/build-modules.sh" "$flavour")
+initrd="$WL_ROOT/out/$flavour-initramfs.cpio.gz"
+"$WL_ROOT/scripts/initramfs.sh" "$initrd" "$mods"
+log="$WL_ROOT/out/$flavour-$mode.log"
+wl_stage "boot ($flavour, $mode): QEMU TCG; console log: $log"
+rc=0
+"$WL_ROOT/scripts/qemu-run.sh" --kernel "$kdir/arch/x86/boot/bzImage" --initrd "$initrd" \
+	--log "$log" --mode "$mode" "$@" || rc=$?
+[ $rc = 0 ] || [ $rc = 124 ] || wl_die "QEMU failed to run (exit $rc): see $log"
+echo "$log"

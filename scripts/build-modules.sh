@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds every module of the project against the kernel of one flavour,
+# into out/<flavour>/ (the checkout's sources are never written to).
+#   build-modules.sh FLAVOUR [extra kbuild arguments, e.g. CLIPPY=1]
+# Prints the output directory on stdout.
+. "$(dirname "$0")/common.sh"
+
+flavour="${1:?usage: build-modules.sh fast|debug [args]}"
+shift
+kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
+out="$WL_ROOT/out/$flavour"
+mkdir -p "$out"
+log="$WL_CACHE/logs/modules-$flavour.log"
+wl_stage "modules ($flavour): building"
+if ! make -C "$kdir" M="$WL_ROOT" MO="$out" $(wl_kmake_args) "$@" modules >"$log" 2>&1; then
+	grep -E "^(error|warning)|-->|^\s+\||^\s*= " "$log" | head -60 >&2 || true
+	tail -n 15 "$log" >&2
+	wl_die "module build failed for the $flavour kernel (full log: $log)"
+fi
+# The kernel's own Rust lints are warnings; this project treats them as errors.
+if grep -q "^warning" "$log"; then
+	grep -A8 "^warning" "$log" | head -60 >&2
+	wl_die "module build for the $flavour kernel has warnings (full log: $log)"
+fi
+echo "$out"

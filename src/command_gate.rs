@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command gates: run code in the loop's gate from any process context.
+//!
+//! IOKit's `IOCommandGate`. [`CommandGate::run_action`] runs a closure holding
+//! the loop's gate, serialized with every action of the loop, and returns its
+//! result; [`CommandGate::attempt_action`] does the same but never waits.
+//! Inside, [`CommandGate::command_sleep`] releases the gate until
+//! [`CommandGate::command_wakeup`] or a timeout. While the command gate is
+//! disabled, callers that are not the loop's own thread wait for it to be
+//! enabled. When the command gate is dropped, sleepers are woken with `ENODEV`
+//! and in-flight closures finish before the drop returns.
+
+use super::{
+    sys,
+    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
+    work_loop::{Gate, LoopInner, SleepResult},
+};
+use kernel::{
+    prelude::*,
+    str::CStr,
+    sync::{
+        atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release},
+        Arc,
+    },
+    time::Delta,
+};
+
+#[pin_data]
+struct GateCore {
+    #[pin]
+    base: SourceBase,
+    /// Closures running (or sleeping) inside this command gate.
+    inflight: Atomic<u32>,
+    /// Set by drop: new callers fail with `ENODEV`.
+    dead: AtomicFlag,
+}
+
+impl GateCore {
+    fn tag(&self) -> usize {
+        core::ptr::from_ref(self) as usize
+    }
+
+    /// The event key sleepers waiting for `enable` use.
+    fn enable_event(&self) -> usize {
+        core::ptr::from_ref(&self.base) as usize
+    }
+}
+
+impl EventSource for GateCore {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+
+    fn check_for_work(&self, _gate: &Gate<'_>) -> bool {
+        false
+    }
+}
+
+/// A command gate (created enabled). See the module documentation.
+pub struct CommandGate {
+    core: Arc<GateCore>,
+}
+
+/// Decrements the in-flight count when a closure leaves the command gate.
+struct Inflight<'a>(&'a GateCore, &'a LoopInner);
+
+impl Drop for Inflight<'_> {
+    fn drop(&mut self) {
+        if self.0.inflight.fetch_sub(1, Release) == 1 && self.0.dead.load(Acquire) {
+            self.1.notify_gate();
+        }
+    }
+}
+
+impl CommandGate {
+    /// Creates a command gate named `name`.
+    pub fn new(name: &CStr) -> Result<Self> {
+        let core = Arc::pin_init(
+            try_pin_init!(GateCore {
+                base <- SourceBase::new(name, true)?,
+                inflight: Atomic::new(0),
+                dead: AtomicFlag::new(false),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        Ok(Self { core })
+    }
+
+    fn enter<R>(&self, wait: bool, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
+        let core = &*self.core;
+        let lp = core.base.work_loop().ok_or(sys::enotconn())?;
+        let gate = if wait {
+            LoopInner::close_gate(lp.as_arc_borrow())?
+        } else {
+            LoopInner::try_close_gate(lp.as_arc_borrow())?
+        };
+        core.inflight.fetch_add(1, Relaxed);
+        let _inflight = Inflight(core, &lp);
+        loop {
+            if core.dead.load(Acquire) {
+                return Err(ENODEV);
+            }
+            if core.base.is_enabled() || gate.on_thread() {
+                break;
+            }
+            if !wait {
+                return Err(EBUSY);
+            }
+            gate.sleep_tagged(core.enable_event(), core.tag(), None)?;
+        }
+        Ok(f(&gate))
+    }
+
+    /// Runs `f` holding the loop's gate and returns its result. Process context; may
+    /// sleep (waiting for the gate, or for the command gate to be enabled).
+    ///
+    /// # Errors
+    ///
+    /// `ENOTCONN` if not attached to a loop, `ENODEV` if the loop stopped or the
+    /// command gate is being dropped, `ERESTARTSYS` if a signal interrupted the wait
+    /// for `enable`.
+    pub fn run_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
+        self.enter(true, f)
+    }
+
+    /// Like [`CommandGate::run_action`] but fails with `EBUSY` instead of waiting.
+    pub fn attempt_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
+        self.enter(false, f)
+    }
+
+    /// Sleeps in the gate until [`CommandGate::command_wakeup`] for `event` or the
+    /// timeout; releases the gate (all recursion levels) meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` when the command gate is dropped or the loop stops while sleeping,
+    /// `ERESTARTSYS` on a signal, `EPERM` if `gate` is not held by the caller.
+    pub fn command_sleep(
+        &self,
+        gate: &Gate<'_>,
+        event: usize,
+        timeout: Option<Delta>,
+    ) -> Result<SleepResult> {
+        if self.core.dead.load(Acquire) {
+            return Err(ENODEV);
+        }
+        gate.sleep_tagged(event, self.core.tag(), timeout)
+    }
+
+    /// Wakes the sleepers on `event` (all, or only the first). Process context.
+    pub fn command_wakeup(&self, event: usize, one_thread: bool) {
+        if let Some(lp) = self.core.base.work_loop() {
+            lp.wakeup(event, one_thread);
+        }
+    }
+
+    /// Lets callers in again and wakes those waiting for it.
+    pub fn enable(&self) {
+        self.core.base.set_enabled(true);
+        self.command_wakeup(self.core.enable_event(), false);
+    }
+
+    /// Makes callers that are not on the loop's thread wait in `run_action`.
+    pub fn disable(&self) {
+        self.core.base.set_enabled(false);
+    }
+
+    /// Common state (name, attachment).
+    pub fn base(&self) -> &SourceBase {
+        &self.core.base
+    }
+}
+
+impl AsEventSource for CommandGate {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
+    }
+}
+
+impl Drop for CommandGate {
+    fn drop(&mut self) {
+        let core = &*self.core;
+        core.dead.store(true, Release);
+        if let Some(lp) = core.base.work_loop() {
+            // Sleepers of this gate fail; every closure inside it drains first.
+            lp.abort_sleepers(core.tag());
+            lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
+        }
+        detach_on_drop(&self.core);
+    }
+}

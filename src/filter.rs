@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The filter: the part of an interrupt source that runs in the top half.
+//!
+//! IOKit's `IOFilterInterruptEventSource` asks a driver callback, in primary
+//! interrupt context, whether an interrupt is the device's and whether it needs
+//! the bottom half. Linux and FreeBSD give such a callback three answers, and so
+//! does this library: [`FilterResult::NotMine`] (`IRQ_NONE`, the device did not
+//! interrupt: required on shared lines), [`FilterResult::Handled`] (done in the
+//! top half, no bottom half) and [`FilterResult::Schedule`] (count the interrupt,
+//! mask a level-triggered line, run the action on the loop).
+//!
+//! A filter that has already quieted its device can schedule the action without
+//! masking the line by calling [`FilterContext::signal_interrupt`] and returning
+//! [`FilterResult::Handled`]; that keeps a shared level line open for the other
+//! devices on it.
+
+use kernel::device::{Bound, Device};
+
+/// The filter's verdict on one top-half call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterResult {
+    /// The interrupt is not from this device (`IRQ_NONE`). Counted in `not_mine`;
+    /// Linux's spurious-interrupt detector sees it.
+    NotMine,
+    /// Fully handled in the top half (`IRQ_HANDLED`); the action is not scheduled
+    /// unless [`FilterContext::signal_interrupt`] was called.
+    Handled,
+    /// Count the interrupt, mask the line if it is level-triggered (auto-disable),
+    /// and run the action on the loop, which unmasks the line afterwards.
+    Schedule,
+}
+
+/// What a filter may do besides returning a verdict. Hard-IRQ context.
+pub struct FilterContext<'a> {
+    pub(crate) device: &'a Device<Bound>,
+    pub(crate) signal: &'a dyn Fn(),
+}
+
+impl<'a> FilterContext<'a> {
+    /// The device the line belongs to, for register access through `Devres`.
+    pub fn device(&self) -> &'a Device<Bound> {
+        self.device
+    }
+
+    /// Counts an interrupt and schedules the action *without* masking the line.
+    ///
+    /// The filter must have quieted the device (acknowledged its interrupt status),
+    /// or a level-triggered line fires again at once.
+    pub fn signal_interrupt(&self) {
+        (self.signal)()
+    }
+}

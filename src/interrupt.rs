@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Interrupt event sources: a hard-IRQ top half and a bottom half on the loop.
+//!
+//! This is IOKit's `IOInterruptEventSource` and `IOFilterInterruptEventSource`
+//! over Linux's `request_irq`. The top half (the hard-IRQ handler) asks the
+//! handler's [`InterruptHandler::filter`] (by default: "schedule"), counts the
+//! interrupt, masks a level-triggered line (auto-disable) and wakes the loop. The
+//! bottom half runs [`InterruptHandler::action`] on the loop thread with the
+//! number of interrupts since it last ran, then unmasks the line.
+//!
+//! # Disable depth
+//!
+//! Linux's `disable_irq*`/`enable_irq` nest and warn on an unbalanced enable.
+//! This source keeps two contributions to the line's depth apart, each balanced
+//! by its only owner:
+//!
+//! - the driver's: [`InterruptEventSource::disable`] and
+//!   [`InterruptEventSource::enable`] nest (a count under a mutex); the line is
+//!   masked on the 0 -> 1 transition and unmasked on 1 -> 0. The source is
+//!   created disabled (count 1; the line is requested with `IRQF_NO_AUTOEN`).
+//!   An enable without a matching disable fails with `EINVAL` instead of warning.
+//! - the top half's auto-disable: set only by the top half (after it masked the
+//!   line), cleared only by the bottom half or teardown (before it unmasks).
+//!
+//! The line's depth is therefore always `(driver count > 0) + auto-disabled`,
+//! whatever the interleaving, and teardown returns it to what it was.
+//!
+//! # Shared lines
+//!
+//! Linux refuses `IRQF_NO_AUTOEN` on a shared line, and masking a shared line
+//! silences every device on it. With [`Sharing::Shared`]:
+//!
+//! - the line is requested enabled and [`InterruptEventSource::disable`] does not
+//!   mask it: disabling is logical. The filter still runs (so the device can be
+//!   acknowledged), interrupts are still counted, but the action is held until
+//!   the source is enabled again, when everything counted is delivered;
+//! - auto-disable still masks a level line when the filter answers
+//!   [`FilterResult::Schedule`], as IOKit masks the whole line while any sharer
+//!   needs its bottom half. A filter that acknowledges its device in the top half
+//!   should call [`FilterContext::signal_interrupt`] and answer
+//!   [`FilterResult::Handled`] instead: the line is then never masked and the
+//!   other devices are never starved.
+//! - a filter must answer [`FilterResult::NotMine`] when its device did not
+//!   interrupt.
+
+use super::{
+    event_source::{
+        deliver_counted, detach_on_drop, AsEventSource, Counter, EventSource, SourceBase,
+        Timestamps,
+    },
+    filter::{FilterContext, FilterResult},
+    stats::SourceStats,
+    sys::{self, IrqLine},
+    work_loop::Gate,
+    SourceOptions,
+};
+use kernel::{
+    device::{Bound, Device},
+    irq::{self, Flags, IrqRequest, IrqReturn},
+    new_mutex,
+    prelude::*,
+    str::CStr,
+    sync::{
+        atomic::{Acquire, Atomic, AtomicFlag, Full, Relaxed, Release},
+        Arc, Mutex,
+    },
+};
+
+/// The driver side of an interrupt source.
+pub trait InterruptHandler: Send + Sync + 'static {
+    /// The top half's verdict. Hard-IRQ context: must not sleep, must be short.
+    ///
+    /// The default schedules every interrupt, which is IOKit's plain
+    /// `IOInterruptEventSource`; override it to get `IOFilterInterruptEventSource`.
+    fn filter(&self, _ctx: &FilterContext<'_>) -> FilterResult {
+        FilterResult::Schedule
+    }
+
+    /// The bottom half. Runs on the loop thread holding the gate; may sleep.
+    /// `count` is the number of scheduled interrupts since the previous call, never
+    /// zero.
+    fn action(&self, gate: &Gate<'_>, count: u32);
+}
+
+/// Whether the line may be shared with other devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// The line is this source's alone (requested with `IRQF_NO_AUTOEN`).
+    Exclusive,
+    /// The line may be shared (`IRQF_SHARED`); see the module documentation.
+    Shared,
+}
+
+const TRIGGER_UNKNOWN: u32 = 0;
+const TRIGGER_EDGE: u32 = 1;
+const TRIGGER_LEVEL: u32 = 2;
+
+#[pin_data]
+struct IntCore<T: InterruptHandler> {
+    #[pin]
+    base: SourceBase,
+    line: IrqLine,
+    shared: bool,
+    counter: Counter,
+    ts: Timestamps,
+    /// Trigger type, read from the line on first use.
+    trigger: Atomic<u32>,
+    /// 1 while the top half's auto-disable holds the line masked.
+    auto_masked: Atomic<u32>,
+    /// Set at teardown: the top half answers `IRQ_NONE` and touches nothing.
+    dead: AtomicFlag,
+    /// The driver's disable count (see "Disable depth").
+    #[pin]
+    disable_count: Mutex<u32>,
+    #[pin]
+    handler: T,
+}
+
+impl<T: InterruptHandler> IntCore<T> {
+    fn is_level(&self) -> bool {
+        match self.trigger.load(Relaxed) {
+            TRIGGER_EDGE => false,
+            TRIGGER_LEVEL => true,
+            _ => {
+                let level = self.line.is_level();
+                let t = if level { TRIGGER_LEVEL } else { TRIGGER_EDGE };
+                self.trigger.store(t, Relaxed);
+                level
+            }
+        }
+    }
+
+    /// Counts an interrupt and wakes the loop; masks a level line if `mask`.
+    /// Top half only (calls on one line are serialized by the IRQ core).
+    fn produce(&self, mask: bool) {
+        if mask && self.is_level() && self.auto_masked.load(Relaxed) == 0 {
+            // Mask first, then publish: the bottom half unmasks only after it saw the
+            // flag, so its `enable_irq` always follows this `disable_irq_nosync`.
+            self.line.disable_nosync();
+            self.auto_masked.store(1, Release);
+            self.base.stats.auto_disable_cycles.add(1, Relaxed);
+        }
+        self.ts.record();
+        self.counter.produce();
+        self.base.stats.events.add(1, Relaxed);
+        self.base.signal_work_available();
+    }
+
+    fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
+        if self.dead.load(Acquire) {
+            return IrqReturn::None;
+        }
+        let signal = || self.produce(false);
+        let ctx = FilterContext {
+            device: dev,
+            signal: &signal,
+        };
+        match self.handler.filter(&ctx) {
+            FilterResult::NotMine => {
+                self.base.stats.not_mine.add(1, Relaxed);
+                IrqReturn::None
+            }
+            FilterResult::Handled => {
+                self.base.stats.handled_in_filter.add(1, Relaxed);
+                IrqReturn::Handled
+            }
+            FilterResult::Schedule => {
+                self.produce(true);
+                IrqReturn::Handled
+            }
+        }
+    }
+
+    fn unmask_auto(&self) {
+        if self.auto_masked.xchg(0, Full) == 1 {
+            self.line.enable();
+        }
+    }
+
+    fn enable(&self) -> Result {
+        if !self.base.is_attached() {
+            return Err(sys::enotconn());
+        }
+        let mut count = self.disable_count.lock();
+        if *count == 0 {
+            return Err(EINVAL);
+        }
+        *count -= 1;
+        if *count == 0 {
+            self.base.set_enabled(true);
+            if !self.shared {
+                self.line.enable();
+            }
+        }
+        drop(count);
+        // Deliver what was held, and let the loop undo a pending auto-disable.
+        self.base.signal_work_available();
+        Ok(())
+    }
+
+    fn disable(&self) {
+        let mut count = self.disable_count.lock();
+        *count += 1;
+        if *count == 1 {
+            self.base.set_enabled(false);
+            if !self.shared {
+                self.line.disable_nosync();
+            }
+        }
+        drop(count);
+        self.line.synchronize();
+    }
+}
+
+impl<T: InterruptHandler> EventSource for IntCore<T> {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+
+    fn check_for_work(&self, gate: &Gate<'_>) -> bool {
+        deliver_counted(gate, &self.base, &self.counter, &self.ts, |count| {
+            self.handler.action(gate, count)
+        });
+        // Unmask after the action unless the driver holds the source disabled; a
+        // still-asserted level line fires again at once, which is the re-check.
+        if self.base.is_enabled() {
+            self.unmask_auto();
+        }
+        false
+    }
+
+    fn loop_stopping(&self) {
+        self.disable();
+    }
+}
+
+/// The hard-IRQ handler registered with the IRQ core.
+#[doc(hidden)]
+pub struct TopHalf<T: InterruptHandler> {
+    core: Arc<IntCore<T>>,
+}
+
+impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
+    fn handle(&self, device: &Device<Bound>) -> IrqReturn {
+        self.core.top_half(device)
+    }
+}
+
+/// An interrupt event source on one Linux IRQ line.
+///
+/// Created disabled. Attach it to a loop, then [`InterruptEventSource::enable`] it.
+/// It must live in the driver's per-device data (it holds a `devres`-managed
+/// registration); dropping it detaches it, waits for a running action and frees
+/// the line.
+///
+/// # Invariants
+///
+/// `core.line` is the line `reg` requested; it stays requested until `reg` is
+/// dropped, which happens after `PinnedDrop::drop` stopped every use of the line.
+#[pin_data(PinnedDrop)]
+pub struct InterruptEventSource<T: InterruptHandler> {
+    core: Arc<IntCore<T>>,
+    #[pin]
+    reg: irq::Registration<TopHalf<T>>,
+}
+
+impl<T: InterruptHandler> InterruptEventSource<T> {
+    /// Requests the line of `request` (from a PCI IRQ vector or a platform IRQ) and
+    /// creates a disabled source named `name` on it.
+    ///
+    /// Process context.
+    pub fn new<'a>(
+        request: IrqRequest<'a>,
+        name: &'static CStr,
+        sharing: Sharing,
+        options: SourceOptions,
+        handler: impl PinInit<T, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a {
+        pin_init::pin_init_scope(move || {
+            let shared = sharing == Sharing::Shared;
+            // SAFETY: The line is requested by `reg` below before the core can use it
+            // (no top half runs before `request_irq`, the bottom half runs only after
+            // the driver enabled the source), and `PinnedDrop` stops every use before
+            // `reg` frees it.
+            let line = unsafe { IrqLine::new(request.irq()) };
+            let core = Arc::pin_init(
+                try_pin_init!(IntCore {
+                    base <- SourceBase::new(name, false)?,
+                    line,
+                    shared,
+                    counter: Counter::new(options.counter_start),
+                    ts: Timestamps::new(options.timestamps),
+                    trigger: Atomic::new(TRIGGER_UNKNOWN),
+                    auto_masked: Atomic::new(0),
+                    dead: AtomicFlag::new(false),
+                    disable_count <- new_mutex!(1),
+                    handler <- handler,
+                }? Error),
+                GFP_KERNEL,
+            )?;
+            let flags = if shared {
+                Flags::SHARED
+            } else {
+                Flags::NO_AUTOEN
+            };
+            let top = TopHalf { core: core.clone() };
+            // INVARIANT: `core.line` is the line of `request`, requested by `reg`.
+            Ok(try_pin_init!(Self {
+                core,
+                reg <- irq::Registration::new(request, flags, name, Ok::<_, Error>(top)),
+            }? Error))
+        })
+    }
+
+    /// Lets the action run and, on an exclusive line, unmasks it. Undoes one
+    /// [`InterruptEventSource::disable`] (the source is created disabled once).
+    ///
+    /// Process context, also inside the action.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTCONN` if the source is not attached to a loop, `EINVAL` if it is not
+    /// disabled (an unbalanced enable).
+    pub fn enable(&self) -> Result {
+        self.core.enable()
+    }
+
+    /// Holds the action and, on an exclusive line, masks it; nests. Waits for a
+    /// running top half. Process context, also inside the action; never from the
+    /// filter.
+    pub fn disable(&self) {
+        self.core.disable()
+    }
+
+    /// Schedules the action as if an interrupt had arrived, without masking.
+    /// Any context.
+    pub fn signal_interrupt(&self) {
+        self.core.produce(false)
+    }
+
+    /// The Linux IRQ number.
+    pub fn irq(&self) -> u32 {
+        self.core.line.number()
+    }
+
+    /// Whether the line is level-triggered (read from the interrupt controller).
+    pub fn is_level_triggered(&self) -> bool {
+        self.core.is_level()
+    }
+
+    /// Whether the line was requested as shared.
+    pub fn is_shared(&self) -> bool {
+        self.core.shared
+    }
+
+    /// Whether the source is enabled.
+    pub fn is_enabled(&self) -> bool {
+        self.core.base.is_enabled()
+    }
+
+    /// `ktime_get()` nanoseconds of the newest top half (0 if none or timestamps off).
+    pub fn primary_timestamp(&self) -> i64 {
+        self.core.ts.last()
+    }
+
+    /// Turns top-half timestamps (and with them the latency statistics) on or off.
+    pub fn set_timestamps(&self, on: bool) {
+        self.core.ts.set_enabled(on)
+    }
+
+    /// Interrupts counted and not yet delivered.
+    pub fn pending(&self) -> u32 {
+        self.core.counter.pending()
+    }
+
+    /// The handler object.
+    pub fn handler(&self) -> &T {
+        &self.core.handler
+    }
+
+    /// Statistics.
+    pub fn stats(&self) -> &SourceStats {
+        self.core.base.stats()
+    }
+
+    /// Common state (name, attachment).
+    pub fn base(&self) -> &SourceBase {
+        &self.core.base
+    }
+}
+
+impl<T: InterruptHandler> AsEventSource for InterruptEventSource<T> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
+    }
+}
+
+#[pinned_drop]
+impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
+    fn drop(self: Pin<&mut Self>) {
+        let core = &self.core;
+        // The line is still ours unless devres already freed it (device unbound
+        // while the source lived outside the driver's data).
+        let live = self.reg.try_synchronize().is_ok();
+        // 1. The top half stops touching anything and the driver's count holds the
+        //    source disabled.
+        core.dead.store(true, Release);
+        {
+            let mut count = core.disable_count.lock();
+            if *count == 0 {
+                *count = 1;
+                core.base.set_enabled(false);
+                if !core.shared && live {
+                    core.line.disable_nosync();
+                }
+            }
+        }
+        if live {
+            core.line.synchronize();
+        }
+        // 2. No action runs after this.
+        detach_on_drop(core);
+        // 3. Give back an auto-disable: on a shared line the other devices need it.
+        if live {
+            core.unmask_auto();
+        }
+        // 4. `reg` is dropped after this function: `free_irq`.
+    }
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A software event source: counted events with no IRQ line.
+//!
+//! Any context, hard IRQ included, calls [`SoftwareEventSource::signal`] (or a
+//! [`SoftwareSignal`] clone); the action runs later on the loop with the number
+//! of signals since it last ran, under exactly the counting and delivery rules
+//! of an interrupt source: never called with zero, signals that arrive during
+//! the action are delivered on the next pass, none is lost. Use it to bridge
+//! another producer (a completion callback, a notifier, a test thread) into a
+//! work loop.
+
+use super::{
+    event_source::{deliver_counted, AsEventSource, Counter, EventSource, SourceBase, Timestamps},
+    stats::SourceStats,
+    work_loop::Gate,
+    SourceOptions,
+};
+use kernel::{prelude::*, str::CStr, sync::Arc};
+
+/// The action of a [`SoftwareEventSource`].
+pub trait SoftwareAction: Send + Sync + 'static {
+    /// Runs on the loop thread holding the gate; may sleep. `count` is the number of
+    /// signals since the previous call, never zero.
+    fn action(&self, gate: &Gate<'_>, count: u32);
+}
+
+#[pin_data]
+struct SoftCore<T: SoftwareAction> {
+    #[pin]
+    base: SourceBase,
+    counter: Counter,
+    ts: Timestamps,
+    #[pin]
+    handler: T,
+}
+
+impl<T: SoftwareAction> SoftCore<T> {
+    fn signal(&self) {
+        self.ts.record();
+        self.counter.produce();
+        self.base.stats.events.add(1, kernel::sync::atomic::Relaxed);
+        self.base.signal_work_available();
+    }
+}
+
+impl<T: SoftwareAction> EventSource for SoftCore<T> {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+
+    fn check_for_work(&self, gate: &Gate<'_>) -> bool {
+        deliver_counted(gate, &self.base, &self.counter, &self.ts, |count| {
+            self.handler.action(gate, count)
+        });
+        false
+    }
+}
+
+/// A software event source (created enabled).
+///
+/// Dropping it detaches it from its loop first; when the drop returns its action
+/// is not running and never runs again.
+pub struct SoftwareEventSource<T: SoftwareAction> {
+    core: Arc<SoftCore<T>>,
+}
+
+/// A cloneable handle that signals a [`SoftwareEventSource`] from any context.
+pub struct SoftwareSignal<T: SoftwareAction>(Arc<SoftCore<T>>);
+
+impl<T: SoftwareAction> Clone for SoftwareSignal<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T: SoftwareAction> SoftwareSignal<T> {
+    /// Counts one event and wakes the loop. Any context; never sleeps.
+    #[inline]
+    pub fn signal(&self) {
+        self.0.signal()
+    }
+}
+
+impl<T: SoftwareAction> SoftwareEventSource<T> {
+    /// Creates a source named `name` (the name of its debugfs directory).
+    pub fn new(
+        name: &CStr,
+        options: SourceOptions,
+        handler: impl PinInit<T, Error>,
+    ) -> Result<Self> {
+        let core = Arc::pin_init(
+            try_pin_init!(SoftCore {
+                base <- SourceBase::new(name, true)?,
+                counter: Counter::new(options.counter_start),
+                ts: Timestamps::new(options.timestamps),
+                handler <- handler,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        Ok(Self { core })
+    }
+
+    /// Counts one event and wakes the loop. Any context; never sleeps.
+    #[inline]
+    pub fn signal(&self) {
+        self.core.signal()
+    }
+
+    /// A handle for signalling from elsewhere (other threads, IRQ handlers).
+    pub fn signaller(&self) -> SoftwareSignal<T> {
+        SoftwareSignal(self.core.clone())
+    }
+
+    /// The action object.
+    pub fn handler(&self) -> &T {
+        &self.core.handler
+    }
+
+    /// Lets the action run again; pending signals are delivered.
+    pub fn enable(&self) {
+        self.core.base.set_enabled(true);
+        self.core.base.signal_work_available();
+    }
+
+    /// Holds the action: signals keep being counted and are delivered on enable.
+    /// Called inside the gate, no action runs after it returns until enabled.
+    pub fn disable(&self) {
+        self.core.base.set_enabled(false);
+    }
+
+    /// Signals not yet delivered.
+    pub fn pending(&self) -> u32 {
+        self.core.counter.pending()
+    }
+
+    /// Statistics.
+    pub fn stats(&self) -> &SourceStats {
+        self.core.base.stats()
+    }
+
+    /// Common state (name, attachment).
+    pub fn base(&self) -> &SourceBase {
+        &self.core.base
+    }
+}
+
+impl<T: SoftwareAction> AsEventSource for SoftwareEventSource<T> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
+    }
+}
+
+impl<T: SoftwareAction> Drop for SoftwareEventSource<T> {
+    fn drop(&mut self) {
+        super::event_source::detach_on_drop(&self.core);
+    }
+}

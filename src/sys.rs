@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The only place where the library calls `kernel::bindings` directly.
+//!
+//! Kernel 7.2's Rust crate has no abstraction for kernel threads, for
+//! masking and unmasking an IRQ line (`disable_irq_nosync` / `enable_irq`),
+//! for reading a line's trigger type, or for a completion that can be
+//! signalled from hard-IRQ context and waited on interruptibly. This module
+//! wraps exactly those C functions in small safe types; everything above it
+//! is safe Rust.
+
+use core::{ffi::c_void, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi::c_int,
+    prelude::*,
+    str::CStr,
+    task::Task,
+    types::Opaque, //
+};
+
+/// Monotonic time in nanoseconds (`ktime_get()`).
+///
+/// Callable from any context, hard IRQ included.
+#[inline]
+pub(crate) fn now_ns() -> i64 {
+    // SAFETY: `ktime_get` has no preconditions and may be called from any context.
+    unsafe { bindings::ktime_get() }
+}
+
+/// An identifier of the calling task, for ownership checks (never dereferenced).
+#[inline]
+pub(crate) fn current_task_id() -> usize {
+    Task::current_raw() as usize
+}
+
+/// An owned kernel thread (`struct task_struct` with a reference held).
+///
+/// # Invariants
+///
+/// `task` points to a kernel thread created by `kthread_create_on_node` on which
+/// `get_task_struct` was called once; that reference is owned by this value and is
+/// released by `kthread_stop_put` in [`KThread::stop`] or [`Drop`].
+pub(crate) struct KThread {
+    task: NonNull<bindings::task_struct>,
+}
+
+// SAFETY: A task reference may be used and released from any thread.
+unsafe impl Send for KThread {}
+// SAFETY: The methods taking `&self` only call thread-safe C functions.
+unsafe impl Sync for KThread {}
+
+/// Scheduling class of a kernel thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// SCHED_FIFO at the priority Linux gives its own IRQ threads
+    /// (`sched_set_fifo`, `MAX_RT_PRIO / 2`).
+    Fifo,
+    /// SCHED_FIFO at the lowest real-time priority (`sched_set_fifo_low`).
+    FifoLow,
+    /// SCHED_NORMAL (CFS) with the given nice value (-20..=19).
+    Nice(i32),
+}
+
+impl KThread {
+    /// Creates a kernel thread that runs `func(data)` once woken.
+    ///
+    /// The thread is created stopped, bound to `cpu` if one is given, with the given
+    /// priority, and then woken.
+    ///
+    /// # Safety
+    ///
+    /// `data` must stay valid for `func` until [`KThread::stop`] has returned or, if the
+    /// thread is never stopped, until `func` returns.
+    pub(crate) unsafe fn run(
+        func: unsafe extern "C" fn(*mut c_void) -> c_int,
+        data: *mut c_void,
+        name: &CStr,
+        cpu: Option<u32>,
+        prio: Priority,
+    ) -> Result<Self> {
+        if let Some(cpu) = cpu {
+            if cpu >= kernel::cpu::nr_cpu_ids() {
+                return Err(EINVAL);
+            }
+        }
+        // SAFETY: `func` and `data` are valid per this function's safety contract; the
+        // format string is a valid C string and `name` is a valid NUL-terminated string
+        // consumed by the `%s` conversion.
+        let task = from_err_ptr(unsafe {
+            bindings::kthread_create_on_node(
+                Some(func),
+                data,
+                bindings::NUMA_NO_NODE,
+                c"%s".as_char_ptr(),
+                name.as_char_ptr(),
+            )
+        })?;
+        // CAST: `from_err_ptr` returned a non-error pointer, which is never null for
+        // `kthread_create_on_node`.
+        let task = NonNull::new(task).ok_or(ENOMEM)?;
+        // SAFETY: `task` is a live task returned above; we take the reference that
+        // `KThread` owns (type invariant).
+        unsafe { bindings::get_task_struct(task.as_ptr()) };
+        // INVARIANT: One reference taken above, released in `stop`/`drop`.
+        let this = Self { task };
+        if let Some(cpu) = cpu {
+            // SAFETY: The thread was created and has not been woken yet, which is what
+            // `kthread_bind` requires; `cpu` was range-checked above.
+            unsafe { bindings::kthread_bind(task.as_ptr(), cpu) };
+        }
+        this.set_priority(prio);
+        // SAFETY: `task` is valid by the type invariant.
+        unsafe { bindings::wake_up_process(task.as_ptr()) };
+        Ok(this)
+    }
+
+    /// Changes the scheduling class of the thread.
+    pub(crate) fn set_priority(&self, prio: Priority) {
+        let task = self.task.as_ptr();
+        // SAFETY: `task` is valid by the type invariant; these functions accept any
+        // task and only fail for invalid parameters, which `clamp` excludes.
+        unsafe {
+            match prio {
+                Priority::Fifo => bindings::sched_set_fifo(task),
+                Priority::FifoLow => bindings::sched_set_fifo_low(task),
+                // CAST: Clamped to -20..=19, representable in any C long.
+                Priority::Nice(n) => bindings::set_user_nice(task, n.clamp(-20, 19) as _),
+            }
+        }
+    }
+
+    /// Identifier of the thread, comparable with [`current_task_id`].
+    pub(crate) fn id(&self) -> usize {
+        self.task.as_ptr() as usize
+    }
+
+    /// Asks the thread to stop, waits until it has exited, and releases it.
+    ///
+    /// Must not be called by the thread itself. Returns the thread function's result.
+    pub(crate) fn stop(self) -> i32 {
+        let task = self.task.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `task` is valid and we own one reference (type invariant), which
+        // `kthread_stop_put` consumes; `forget` above prevents a second release.
+        unsafe { bindings::kthread_stop_put(task) }
+    }
+}
+
+impl Drop for KThread {
+    fn drop(&mut self) {
+        // SAFETY: As in `stop`: the reference is owned by `self` and released once.
+        unsafe { bindings::kthread_stop_put(self.task.as_ptr()) };
+    }
+}
+
+/// Returns `true` if the calling kernel thread was asked to stop.
+pub(crate) fn kthread_should_stop() -> bool {
+    // SAFETY: Only called from kernel threads created by `KThread::run`.
+    unsafe { bindings::kthread_should_stop() }
+}
+
+/// A wake-up event: a C `struct completion` used as a counting semaphore.
+///
+/// `complete` is callable from any context including hard IRQ; the wait takes the
+/// decision to sleep under the completion's IRQ-safe lock, so a `complete` that
+/// races with the wait is never lost.
+///
+/// # Invariants
+///
+/// `inner` was initialized by `init_completion`.
+#[pin_data]
+pub(crate) struct WakeEvent {
+    #[pin]
+    inner: Opaque<bindings::completion>,
+}
+
+// SAFETY: A completion is designed to be signalled and waited on from any thread.
+unsafe impl Send for WakeEvent {}
+// SAFETY: All operations go through the completion's internal lock.
+unsafe impl Sync for WakeEvent {}
+
+impl WakeEvent {
+    /// Creates an initializer for an event with no pending wake-up.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // INVARIANT: `init_completion` initializes the completion in place.
+            inner <- Opaque::ffi_init(|slot: *mut bindings::completion| {
+                // SAFETY: `slot` is valid for writes for the lifetime of the pinned value.
+                unsafe { bindings::init_completion(slot) };
+            }),
+        })
+    }
+
+    /// Records one wake-up and wakes a waiter. Any context.
+    #[inline]
+    pub(crate) fn signal(&self) {
+        // SAFETY: The completion is initialized (type invariant) and pinned.
+        unsafe { bindings::complete(self.inner.get()) };
+    }
+
+    /// Sleeps (interruptibly, so an idle thread does not count as hung) until a
+    /// wake-up is recorded, and consumes it.
+    pub(crate) fn wait(&self) {
+        // SAFETY: The completion is initialized (type invariant) and pinned. A kernel
+        // thread ignores signals, so the call only returns after a `complete`.
+        unsafe { bindings::wait_for_completion_interruptible(self.inner.get()) };
+    }
+}
+
+/// Control of one Linux IRQ line this library has requested.
+///
+/// # Invariants
+///
+/// `irq` is a valid IRQ number with an action registered by this library for as long
+/// as this value is used (the owner frees the line only after its last use).
+#[derive(Clone, Copy)]
+pub(crate) struct IrqLine {
+    irq: u32,
+}
+
+impl IrqLine {
+    /// Wraps an IRQ number obtained from a `kernel::irq::IrqRequest`.
+    ///
+    /// # Safety
+    ///
+    /// `irq` must be requested by the caller and stay requested while the returned
+    /// value is used.
+    pub(crate) unsafe fn new(irq: u32) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self { irq }
+    }
+
+    /// The Linux IRQ number.
+    pub(crate) fn number(&self) -> u32 {
+        self.irq
+    }
+
+    /// Increments the line's disable depth without waiting. Any context.
+    pub(crate) fn disable_nosync(&self) {
+        // SAFETY: The line is requested (type invariant).
+        unsafe { bindings::disable_irq_nosync(self.irq) };
+    }
+
+    /// Decrements the line's disable depth, unmasking it at zero. Any context.
+    ///
+    /// Callers balance this with [`IrqLine::disable_nosync`] themselves.
+    pub(crate) fn enable(&self) {
+        // SAFETY: The line is requested (type invariant).
+        unsafe { bindings::enable_irq(self.irq) };
+    }
+
+    /// Waits until no hard handler of this line runs on any CPU. May sleep.
+    pub(crate) fn synchronize(&self) {
+        // SAFETY: The line is requested (type invariant); called from process context.
+        unsafe { bindings::synchronize_irq(self.irq) };
+    }
+
+    /// Whether the interrupt controller treats the line as level-triggered.
+    ///
+    /// Read from the line's `irq_data` state (`IRQD_LEVEL`), never assumed.
+    pub(crate) fn is_level(&self) -> bool {
+        // SAFETY: The line is requested, so its descriptor and `irq_data` exist.
+        let data = unsafe { bindings::irq_get_irq_data(self.irq) };
+        if data.is_null() {
+            return false;
+        }
+        // SAFETY: `data` is the live `irq_data` of a requested line; `common` always
+        // points to the descriptor's `irq_common_data`.
+        let state = unsafe { (*(*data).common).state_use_accessors };
+        state & bindings::IRQD_LEVEL != 0
+    }
+}
+
+/// `ENOTCONN` (not in `kernel::error::code` in 7.2): a source is not attached to a loop.
+pub(crate) fn enotconn() -> Error {
+    // CAST: Errno constants are small positive values.
+    Error::from_errno(-(bindings::ENOTCONN as i32))
+}
+
+/// `EDEADLK` (not in `kernel::error::code` in 7.2): the call would wait for itself.
+pub(crate) fn edeadlk() -> Error {
+    // CAST: Errno constants are small positive values.
+    Error::from_errno(-(bindings::EDEADLK as i32))
+}

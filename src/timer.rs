@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Timer event sources: one-shot timeouts whose action runs on the loop.
+//!
+//! IOKit's `IOTimerEventSource` with its action on the work loop thread. The
+//! timeout is an hrtimer; its expiry callback (hard IRQ) only records which
+//! arming fired and wakes the loop. Each arming gets a new generation number;
+//! the loop runs the action only if the fired generation is still the armed one,
+//! checked under the gate. [`TimerEventSource::cancel`] and every re-arm take the
+//! gate and cancel the hrtimer (waiting for a running expiry callback), so a
+//! timeout that already fired but has not run yet never runs after `cancel`
+//! returned.
+
+use super::{
+    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
+    stats::SourceStats,
+    sys,
+    work_loop::{Gate, LoopInner},
+};
+use kernel::{
+    impl_has_hr_timer, new_mutex,
+    prelude::*,
+    str::CStr,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, ArcBorrow, Mutex,
+    },
+    time::{
+        hrtimer::{
+            AbsoluteMode, ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext,
+            HrTimerHandle, HrTimerPointer, HrTimerRestart,
+        },
+        Delta, Instant, Monotonic,
+    },
+};
+
+/// The action of a [`TimerEventSource`].
+pub trait TimerAction: Send + Sync + 'static {
+    /// Runs on the loop thread holding the gate when an armed timeout expired and
+    /// was not cancelled; may sleep and may re-arm the timer.
+    fn action(&self, gate: &Gate<'_>);
+}
+
+#[pin_data]
+struct TimerCore<T: TimerAction> {
+    #[pin]
+    base: SourceBase,
+    #[pin]
+    timer: HrTimer<Self>,
+    /// Generation of the armed timeout, 0 when none. Written under the gate.
+    armed: Atomic<u64>,
+    /// Generation whose expiry has not been handled yet, 0 when none.
+    fired: Atomic<u64>,
+    /// Last generation handed out.
+    generation: Atomic<u64>,
+    /// Expiry time of the armed timeout, for the expiry callback's latency record.
+    deadline_ns: Atomic<i64>,
+    #[pin]
+    handle: Mutex<Option<ArcHrTimerHandle<Self>>>,
+    #[pin]
+    handler: T,
+}
+
+impl<T: TimerAction> HrTimerCallback for TimerCore<T> {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        // Hard-IRQ context. Re-arming cancels (and waits for) this callback before
+        // it changes `armed`, so the value read here is the arming that fired.
+        this.fired.store(this.armed.load(Relaxed), Relaxed);
+        this.base.stats.events.add(1, Relaxed);
+        this.base.signal_work_available();
+        HrTimerRestart::NoRestart
+    }
+}
+
+impl_has_hr_timer! {
+    impl{T: TimerAction} HasHrTimer<Self> for TimerCore<T> {
+        mode: AbsoluteMode<Monotonic>, field: self.timer
+    }
+}
+
+impl<T: TimerAction> TimerCore<T> {
+    /// Cancels the hrtimer, waiting for a running expiry callback.
+    fn cancel_hrtimer(&self) {
+        if let Some(mut h) = self.handle.lock().take() {
+            h.cancel();
+        }
+    }
+}
+
+impl<T: TimerAction> EventSource for TimerCore<T> {
+    fn base(&self) -> &SourceBase {
+        &self.base
+    }
+
+    fn check_for_work(&self, gate: &Gate<'_>) -> bool {
+        if !self.base.is_enabled() {
+            return false;
+        }
+        let fired = self.fired.xchg(0, Relaxed);
+        if fired == 0 || fired != self.armed.load(Relaxed) {
+            return false;
+        }
+        self.armed.store(0, Relaxed);
+        // Drop the expired handle: it holds a reference to this core.
+        drop(self.handle.lock().take());
+        let start = sys::now_ns();
+        let late = start - self.deadline_ns.load(Relaxed);
+        // CAST: `max(0)` makes the value non-negative.
+        self.base.stats.latency.record(late.max(0) as u64);
+        self.handler.action(gate);
+        // CAST: Elapsed monotonic time is non-negative.
+        let ns = (sys::now_ns() - start).max(0) as u64;
+        self.base.stats.actions.add(1, Relaxed);
+        self.base.stats.delivered.add(1, Relaxed);
+        self.base.stats.action_ns.add(ns, Relaxed);
+        gate.account_action(ns);
+        false
+    }
+
+    fn loop_stopping(&self) {
+        self.base.set_enabled(false);
+        self.armed.store(0, Relaxed);
+        self.cancel_hrtimer();
+    }
+}
+
+/// A one-shot timer whose action runs on its work loop.
+///
+/// Created enabled and unarmed. Dropping it cancels the timeout and detaches it.
+pub struct TimerEventSource<T: TimerAction> {
+    core: Arc<TimerCore<T>>,
+}
+
+impl<T: TimerAction> TimerEventSource<T> {
+    /// Creates a timer source named `name`.
+    pub fn new(name: &CStr, handler: impl PinInit<T, Error>) -> Result<Self> {
+        let core = Arc::pin_init(
+            try_pin_init!(TimerCore {
+                base <- SourceBase::new(name, true)?,
+                timer <- HrTimer::new(),
+                armed: Atomic::new(0),
+                fired: Atomic::new(0),
+                generation: Atomic::new(0),
+                deadline_ns: Atomic::new(0),
+                handle <- new_mutex!(None),
+                handler <- handler,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        Ok(Self { core })
+    }
+
+    fn with_gate<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
+        let lp: Arc<LoopInner> = self.core.base.work_loop().ok_or(sys::enotconn())?;
+        let gate = LoopInner::close_gate(lp.as_arc_borrow())?;
+        Ok(f(&gate))
+    }
+
+    /// Arms the timer to expire `timeout` from now, replacing an armed timeout.
+    ///
+    /// Process context (takes the gate; works inside actions).
+    ///
+    /// # Errors
+    ///
+    /// `ENOTCONN` if not attached to a loop, `ENODEV` if the loop stopped.
+    pub fn set_timeout(&self, timeout: Delta) -> Result {
+        self.set_deadline(Instant::<Monotonic>::now() + timeout)
+    }
+
+    /// Arms the timer to expire at `deadline` (`CLOCK_MONOTONIC`), replacing an armed
+    /// timeout. A deadline in the past expires at once. Same rules as
+    /// [`TimerEventSource::set_timeout`].
+    pub fn set_deadline(&self, deadline: Instant<Monotonic>) -> Result {
+        self.with_gate(|_gate| {
+            let core = &self.core;
+            core.cancel_hrtimer();
+            let generation = core.generation.fetch_add(1, Relaxed) + 1;
+            core.armed.store(generation, Relaxed);
+            core.deadline_ns
+                .store(sys::now_ns() + (deadline - Instant::now()).as_nanos(), Relaxed);
+            let handle = core.clone().start(deadline);
+            *core.handle.lock() = Some(handle);
+        })
+    }
+
+    /// Cancels the armed timeout. When this returns the action will not run for it,
+    /// even if it expired already and is waiting for the loop.
+    ///
+    /// Process context (takes the gate; works inside actions). Returns whether a
+    /// timeout was armed.
+    pub fn cancel(&self) -> Result<bool> {
+        self.with_gate(|_gate| {
+            let was = self.core.armed.xchg(0, Relaxed) != 0;
+            self.core.cancel_hrtimer();
+            was
+        })
+    }
+
+    /// Whether a timeout is armed and has not run yet.
+    pub fn is_armed(&self) -> bool {
+        self.core.armed.load(Relaxed) != 0
+    }
+
+    /// The action object.
+    pub fn handler(&self) -> &T {
+        &self.core.handler
+    }
+
+    /// Statistics (latency: expiry to action start).
+    pub fn stats(&self) -> &SourceStats {
+        self.core.base.stats()
+    }
+
+    /// Common state (name, attachment).
+    pub fn base(&self) -> &SourceBase {
+        &self.core.base
+    }
+}
+
+impl<T: TimerAction> AsEventSource for TimerEventSource<T> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
+    }
+}
+
+impl<T: TimerAction> Drop for TimerEventSource<T> {
+    fn drop(&mut self) {
+        self.core.armed.store(0, Relaxed);
+        self.core.cancel_hrtimer();
+        detach_on_drop(&self.core);
+        // A re-arm from a last action is cancelled too (breaks the handle's cycle).
+        self.core.cancel_hrtimer();
+    }
+}

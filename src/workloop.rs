@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! workloop: IOKit-style work loops and interrupt event sources for Rust drivers.
+//!
+//! A [`WorkLoop`] is one kernel thread that runs the bottom-half actions of every
+//! event source attached to it, one at a time, holding the loop's recursive
+//! *gate*, so driver state touched only from those actions needs no lock of its
+//! own. Event sources:
+//!
+//! - [`InterruptEventSource`]: a Linux IRQ line. Its top half (the hard-IRQ
+//!   handler) runs the driver's [`InterruptHandler::filter`], counts the
+//!   interrupt, masks a level-triggered line and wakes the loop; the action runs
+//!   on the loop with the number of interrupts since it last ran.
+//! - [`SoftwareEventSource`]: the same counting and delivery, triggered by
+//!   software from any context.
+//! - [`TimerEventSource`]: one-shot hrtimer timeouts, cancellable for sure.
+//! - [`CommandGate`]: run a closure in the gate from any process context, sleep
+//!   in it and be woken.
+//!
+//! See `Documentation/workloop.rst` for the model, the rules a caller may rely
+//! on, and how IOKit, DriverKit and WDF names map to this API.
+//!
+//! # Building
+//!
+//! Out-of-tree Rust modules cannot export Rust items to one another, so a module
+//! that uses the library compiles it in, with one line in its crate root:
+//!
+//! ```ignore
+//! #[path = "../../src/workloop.rs"]
+//! pub mod workloop;
+//! ```
+
+pub mod command_gate;
+pub mod event_source;
+pub mod filter;
+pub mod gate_cell;
+pub mod interrupt;
+pub mod software;
+pub mod stats;
+mod sys;
+pub mod timer;
+pub mod work_loop;
+
+pub use command_gate::CommandGate;
+pub use event_source::{AsEventSource, EventSource};
+pub use filter::{FilterContext, FilterResult};
+pub use gate_cell::{GateCell, GateRef};
+pub use interrupt::{InterruptEventSource, InterruptHandler, Sharing};
+pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
+pub use sys::Priority;
+pub use timer::{TimerAction, TimerEventSource};
+pub use work_loop::{Gate, LoopOptions, SleepResult, WorkLoop};
+
+/// Options common to counted sources (interrupt and software).
+#[derive(Clone, Copy, Debug)]
+pub struct SourceOptions {
+    /// Record top-half timestamps (primary timestamp and latency statistics).
+    /// Default: on.
+    pub timestamps: bool,
+    /// Initial value of the producer and consumer counters. Default: 0. Tests set it
+    /// near `u32::MAX` to prove the counts are wrap-safe.
+    pub counter_start: u32,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        Self {
+            timestamps: true,
+            counter_start: 0,
+        }
+    }
+}
+
+/// Returns an event key for [`Gate::sleep`] / [`CommandGate::command_sleep`]: the
+/// address of `value`.
+pub fn event_of<T>(value: &T) -> usize {
+    core::ptr::from_ref(value) as usize
+}
