@@ -89,6 +89,9 @@ impl CommandGate {
 
     fn enter<R>(&self, wait: bool, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
         let core = &*self.core;
+        if core.dead.load(Acquire) {
+            return Err(ENODEV);
+        }
         let lp = core.base.work_loop().ok_or(sys::enotconn())?;
         let gate = if wait {
             LoopInner::close_gate(lp.as_arc_borrow())?
@@ -178,8 +181,12 @@ impl AsEventSource for CommandGate {
     }
 }
 
-impl Drop for CommandGate {
-    fn drop(&mut self) {
+impl CommandGate {
+    /// Closes the command gate for good: new callers fail with `ENODEV`, sleepers
+    /// in it are woken with `ENODEV`, and this returns only after every closure
+    /// inside it (running or sleeping) has left. Process context; must not be
+    /// called from inside this command gate. Also done on drop.
+    pub fn close(&self) {
         let core = &*self.core;
         core.dead.store(true, Release);
         if let Some(lp) = core.base.work_loop() {
@@ -188,5 +195,11 @@ impl Drop for CommandGate {
             lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
         }
         detach_on_drop(&self.core);
+    }
+}
+
+impl Drop for CommandGate {
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -270,13 +270,16 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
     /// creates a disabled source named `name` on it.
     ///
     /// Process context.
-    pub fn new<'a>(
+    pub fn new<'a, E: 'a>(
         request: IrqRequest<'a>,
         name: &'static CStr,
         sharing: Sharing,
         options: SourceOptions,
-        handler: impl PinInit<T, Error> + 'a,
-    ) -> impl PinInit<Self, Error> + 'a {
+        handler: impl PinInit<T, E> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        Error: From<E>,
+    {
         pin_init::pin_init_scope(move || {
             let shared = sharing == Sharing::Shared;
             // SAFETY: The line is requested by `reg` below before the core can use it
@@ -284,7 +287,7 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
             // the driver enabled the source), and `PinnedDrop` stops every use before
             // `reg` frees it.
             let line = unsafe { IrqLine::new(request.irq()) };
-            let core = Arc::pin_init(
+            let core = Arc::pin_init::<Error>(
                 try_pin_init!(IntCore {
                     base <- SourceBase::new(name, false)?,
                     line,

@@ -84,12 +84,11 @@ impl<T: SoftwareAction> SoftwareSignal<T> {
 
 impl<T: SoftwareAction> SoftwareEventSource<T> {
     /// Creates a source named `name` (the name of its debugfs directory).
-    pub fn new(
-        name: &CStr,
-        options: SourceOptions,
-        handler: impl PinInit<T, Error>,
-    ) -> Result<Self> {
-        let core = Arc::pin_init(
+    pub fn new<E>(name: &CStr, options: SourceOptions, handler: impl PinInit<T, E>) -> Result<Self>
+    where
+        Error: From<E>,
+    {
+        let core = Arc::pin_init::<Error>(
             try_pin_init!(SoftCore {
                 base <- SourceBase::new(name, true)?,
                 counter: Counter::new(options.counter_start),

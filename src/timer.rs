@@ -135,8 +135,11 @@ pub struct TimerEventSource<T: TimerAction> {
 
 impl<T: TimerAction> TimerEventSource<T> {
     /// Creates a timer source named `name`.
-    pub fn new(name: &CStr, handler: impl PinInit<T, Error>) -> Result<Self> {
-        let core = Arc::pin_init(
+    pub fn new<E>(name: &CStr, handler: impl PinInit<T, E>) -> Result<Self>
+    where
+        Error: From<E>,
+    {
+        let core = Arc::pin_init::<Error>(
             try_pin_init!(TimerCore {
                 base <- SourceBase::new(name, true)?,
                 timer <- HrTimer::new(),

@@ -2,6 +2,11 @@
 
 //! KUnit suites of the workloop library. Loading the module runs them; each test
 //! is named after the rule of the model it proves.
+//!
+//! The tests use software sources, timers and command gates with several kernel
+//! threads hammering them; interrupt sources on real lines are tested by the edu
+//! sample's guest tests. Worker threads record violations in atomics; the test
+//! thread asserts (KUnit assertions only work on the test's own thread).
 
 #[path = "../src/workloop.rs"]
 pub mod workloop;
@@ -21,5 +26,833 @@ struct WorkloopKunit;
 impl kernel::Module for WorkloopKunit {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         Ok(Self)
+    }
+}
+
+#[kunit_tests(workloop)]
+mod tests {
+    use super::workloop::{
+        event_of, spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
+        SoftwareEventSource, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
+    };
+    use kernel::{
+        impl_has_hr_timer,
+        prelude::*,
+        sync::{
+            atomic::{Atomic, Full, Relaxed, Release},
+            Arc, ArcBorrow,
+        },
+        time::{
+            delay::{fsleep, udelay},
+            hrtimer::{
+                HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
+                HrTimerRestart, RelativeMode,
+            },
+            Delta, Instant, Monotonic,
+        },
+    };
+
+    /// Signals per CPU in the counting stress test.
+    const SIGNALS_PER_CPU: u32 = 100_000;
+
+    /// Polls `cond` every millisecond for up to `ms` milliseconds.
+    fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
+        for _ in 0..ms {
+            if cond() {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        cond()
+    }
+
+    fn new_loop(name: &'static CStr) -> Result<Pin<KBox<WorkLoop>>> {
+        WorkLoop::new(name, LoopOptions::default())
+    }
+
+    /// Detects two actions (or gate holders) running at the same time.
+    struct Probe {
+        inside: Atomic<u32>,
+        overlaps: Atomic<u32>,
+    }
+
+    impl Probe {
+        fn new() -> Result<Arc<Self>> {
+            Ok(Arc::new(
+                Self {
+                    inside: Atomic::new(0),
+                    overlaps: Atomic::new(0),
+                },
+                GFP_KERNEL,
+            )?)
+        }
+
+        fn enter(&self) {
+            if self.inside.fetch_add(1, Full) != 0 {
+                self.overlaps.fetch_add(1, Relaxed);
+            }
+        }
+
+        fn exit(&self) {
+            self.inside.fetch_sub(1, Full);
+        }
+    }
+
+    /// An action that sums the counts it is given.
+    struct Counting {
+        probe: Arc<Probe>,
+        total: Atomic<u64>,
+        calls: Atomic<u64>,
+        zero_calls: Atomic<u64>,
+        /// Set by a test after `stop` returned: an action that sees it is a violation.
+        stopped: Atomic<u32>,
+        after_stop: Atomic<u32>,
+        /// CPU the last action ran on.
+        last_cpu: Atomic<u32>,
+        /// Microseconds to busy-wait in the action (more coalescing, wider races).
+        spin_us: i64,
+    }
+
+    impl Counting {
+        fn new(probe: &Arc<Probe>, spin_us: i64) -> Self {
+            Self {
+                probe: probe.clone(),
+                total: Atomic::new(0),
+                calls: Atomic::new(0),
+                zero_calls: Atomic::new(0),
+                stopped: Atomic::new(0),
+                after_stop: Atomic::new(0),
+                last_cpu: Atomic::new(u32::MAX),
+                spin_us,
+            }
+        }
+
+        fn total(&self) -> u64 {
+            self.total.load(Relaxed)
+        }
+    }
+
+    impl SoftwareAction for Counting {
+        fn action(&self, _gate: &Gate<'_>, count: u32) {
+            self.probe.enter();
+            if count == 0 {
+                self.zero_calls.fetch_add(1, Relaxed);
+            }
+            if self.stopped.load(Relaxed) != 0 {
+                self.after_stop.fetch_add(1, Relaxed);
+            }
+            if self.spin_us > 0 {
+                udelay(Delta::from_micros(self.spin_us));
+            }
+            self.total.fetch_add(u64::from(count), Relaxed);
+            self.calls.fetch_add(1, Relaxed);
+            self.last_cpu
+                .store(kernel::cpu::CpuId::current().as_u32(), Relaxed);
+            self.probe.exit();
+        }
+    }
+
+    type CountingSource = SoftwareEventSource<Counting>;
+
+    fn counting(name: &'static CStr, probe: &Arc<Probe>, spin_us: i64) -> Result<CountingSource> {
+        SoftwareEventSource::new(name, SourceOptions::default(), Counting::new(probe, spin_us))
+    }
+
+    #[test]
+    fn delivered_counts_equal_signals_from_every_cpu() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-count")?;
+        let src = counting(c"count", &probe, 2)?;
+        lp.add_event_source(&src)?;
+        let cpus = kernel::cpu::nr_cpu_ids();
+        let mut threads = KVec::new();
+        for cpu in 0..cpus {
+            let s = src.signaller();
+            threads.push(
+                spawn(c"wl-signal", Some(cpu), move || {
+                    for _ in 0..SIGNALS_PER_CPU {
+                        s.signal();
+                    }
+                })?,
+                GFP_KERNEL,
+            )?;
+        }
+        for t in threads {
+            t.join();
+        }
+        let expected = u64::from(SIGNALS_PER_CPU) * u64::from(cpus);
+        assert!(wait_until(10_000, || src.handler().total() == expected));
+        assert_eq!(src.handler().total(), expected);
+        assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
+        assert_eq!(src.stats().delivered.load(Relaxed), expected);
+        assert_eq!(src.stats().events.load(Relaxed), expected);
+        assert_eq!(src.pending(), 0);
+        // Coalescing happened: far fewer calls than signals.
+        assert!(src.handler().calls.load(Relaxed) < expected);
+        Ok(())
+    }
+
+    #[test]
+    fn action_never_sees_zero_count() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-zero")?;
+        let src = counting(c"zero", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        for i in 0..2000u64 {
+            src.signal();
+            if i % 7 == 0 {
+                // Extra passes with nothing pending must not call the action.
+                lp.signal_work_available();
+            }
+        }
+        assert!(wait_until(5000, || src.handler().total() == 2000));
+        assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn counter_wraps_around_u32_max() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-wrap")?;
+        let options = SourceOptions {
+            counter_start: u32::MAX - 100,
+            ..SourceOptions::default()
+        };
+        let src = SoftwareEventSource::new(c"wrap", options, Counting::new(&probe, 1))?;
+        lp.add_event_source(&src)?;
+        let s = src.signaller();
+        let t = spawn(c"wl-wrap-sig", None, move || {
+            for _ in 0..10_000 {
+                s.signal();
+            }
+        })?;
+        t.join();
+        assert!(wait_until(5000, || src.handler().total() == 10_000));
+        assert_eq!(src.handler().total(), 10_000);
+        assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn no_wakeup_is_lost_in_ping_pong() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-pingpong")?;
+        let src = counting(c"pingpong", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        // Each signal must be delivered on its own: a lost wake-up leaves the
+        // loop asleep and this wait times out.
+        for i in 1..=3000u64 {
+            src.signal();
+            let mut spins = 0u32;
+            while src.handler().total() != i {
+                spins += 1;
+                if spins > 200_000 {
+                    break;
+                }
+                udelay(Delta::from_micros(1));
+            }
+            assert_eq!(src.handler().total(), i);
+        }
+        Ok(())
+    }
+
+    /// Signals a software source from hard-IRQ context (an hrtimer callback).
+    #[pin_data]
+    struct IrqSignaller {
+        #[pin]
+        timer: HrTimer<Self>,
+        signal: super::workloop::SoftwareSignal<Counting>,
+        remaining: Atomic<u32>,
+    }
+
+    impl HrTimerCallback for IrqSignaller {
+        type Pointer<'a> = Arc<Self>;
+
+        fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+            this.signal.signal();
+            if this.remaining.fetch_sub(1, Relaxed) > 1 {
+                ctx.forward_now(Delta::from_micros(50));
+                HrTimerRestart::Restart
+            } else {
+                HrTimerRestart::NoRestart
+            }
+        }
+    }
+
+    impl_has_hr_timer! {
+        impl HasHrTimer<Self> for IrqSignaller {
+            mode: RelativeMode<Monotonic>, field: self.timer
+        }
+    }
+
+    #[test]
+    fn signal_from_hard_irq_is_delivered() -> Result {
+        const N: u32 = 2000;
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-hardirq")?;
+        let src = counting(c"hardirq", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        let signal = src.signaller();
+        let sig = Arc::pin_init(
+            pin_init!(IrqSignaller {
+                timer <- HrTimer::new(),
+                signal,
+                remaining: Atomic::new(N),
+            }),
+            GFP_KERNEL,
+        )?;
+        let handle = sig.clone().start(Delta::from_micros(50));
+        assert!(wait_until(20_000, || src.handler().total() == u64::from(N)));
+        drop(handle);
+        assert_eq!(src.handler().total(), u64::from(N));
+        assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn actions_never_overlap() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-overlap")?;
+        let a = counting(c"a", &probe, 3)?;
+        let b = counting(c"b", &probe, 1)?;
+        let c = counting(c"c", &probe, 0)?;
+        lp.add_event_source(&a)?;
+        lp.add_event_source(&b)?;
+        lp.add_event_source(&c)?;
+        let cpus = kernel::cpu::nr_cpu_ids();
+        let mut threads = KVec::new();
+        for cpu in 0..cpus {
+            let (sa, sb, sc) = (a.signaller(), b.signaller(), c.signaller());
+            threads.push(
+                spawn(c"wl-overlap-sig", Some(cpu), move || {
+                    for i in 0..20_000u32 {
+                        match i % 3 {
+                            0 => sa.signal(),
+                            1 => sb.signal(),
+                            _ => sc.signal(),
+                        }
+                    }
+                })?,
+                GFP_KERNEL,
+            )?;
+        }
+        let expected = 20_000u64 * u64::from(cpus);
+        assert!(wait_until(10_000, || {
+            a.handler().total() + b.handler().total() + c.handler().total() == expected
+        }));
+        for t in threads {
+            t.join();
+        }
+        assert_eq!(probe.overlaps.load(Relaxed), 0);
+        Ok(())
+    }
+
+    /// A software source plus a thread pool doing `run_action`: the gate serializes
+    /// both.
+    #[test]
+    fn run_action_is_serialized_with_actions() -> Result {
+        let probe = Probe::new()?;
+        let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-gate")?, GFP_KERNEL)?;
+        let src = counting(c"gate-src", &probe, 2)?;
+        lp.add_event_source(&src)?;
+        let errors = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let mut threads = KVec::new();
+        for cpu in 0..kernel::cpu::nr_cpu_ids() {
+            let lp = lp.clone();
+            let probe = probe.clone();
+            let errors = errors.clone();
+            threads.push(
+                spawn(c"wl-runaction", Some(cpu), move || {
+                    for _ in 0..500 {
+                        let r = lp.run_action(|_g| {
+                            probe.enter();
+                            udelay(Delta::from_micros(5));
+                            probe.exit();
+                        });
+                        if r.is_err() {
+                            errors.fetch_add(1, Relaxed);
+                        }
+                    }
+                })?,
+                GFP_KERNEL,
+            )?;
+        }
+        for _ in 0..5000 {
+            src.signal();
+        }
+        for t in threads {
+            t.join();
+        }
+        assert!(wait_until(5000, || src.handler().total() == 5000));
+        assert_eq!(probe.overlaps.load(Relaxed), 0);
+        assert_eq!(errors.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn gate_is_recursive() -> Result {
+        let lp = new_loop(c"wl-recursive")?;
+        assert!(!lp.in_gate());
+        let depth3 = lp.run_action(|_g1| {
+            lp.run_action(|_g2| lp.run_action(|_g3| lp.in_gate()))
+        })???;
+        assert!(depth3);
+        // Still held by the outer levels while they unwind, released at the end.
+        let outer = lp.run_action(|_g| {
+            let inner = lp.run_action(|_g| ());
+            inner.is_ok() && lp.in_gate()
+        })?;
+        assert!(outer);
+        assert!(!lp.in_gate());
+        assert!(!lp.on_thread());
+        Ok(())
+    }
+
+    #[test]
+    fn gate_sleep_releases_every_recursion_level() -> Result {
+        let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-sleep")?, GFP_KERNEL)?;
+        let state = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let result = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let event = event_of(&*state);
+        let (lp2, state2, result2) = (lp.clone(), state.clone(), result.clone());
+        let t = spawn(c"wl-sleeper", None, move || {
+            let _ = lp2.run_action(|_g1| {
+                let _ = lp2.run_action(|g2| {
+                    state2.store(1, Relaxed);
+                    let r = g2.sleep(event, Some(Delta::from_secs(10)));
+                    // Back at depth 2: the gate is ours again.
+                    if r == Ok(SleepResult::Woken) && lp2.in_gate() && state2.load(Relaxed) == 2 {
+                        result2.store(1, Relaxed);
+                    }
+                });
+                // Depth 1 still holds the gate after the inner level returned.
+                if !lp2.in_gate() {
+                    result2.store(0, Relaxed);
+                }
+            });
+        })?;
+        assert!(wait_until(5000, || state.load(Relaxed) == 1));
+        // The sleeper holds depth 2 but sleeps: this thread gets the gate.
+        lp.run_action(|g| {
+            state.store(2, Relaxed);
+            g.wakeup(event, false);
+        })?;
+        t.join();
+        assert_eq!(result.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn no_action_after_stop() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-stop")?;
+        let src = counting(c"stop", &probe, 5)?;
+        lp.add_event_source(&src)?;
+        let running = Arc::new(Atomic::new(1u32), GFP_KERNEL)?;
+        let (s, r) = (src.signaller(), running.clone());
+        let hammer = spawn(c"wl-stop-sig", None, move || {
+            while r.load(Relaxed) != 0 {
+                s.signal();
+                udelay(Delta::from_micros(2));
+            }
+        })?;
+        assert!(wait_until(5000, || src.handler().calls.load(Relaxed) > 10));
+        lp.stop()?;
+        src.handler().stopped.store(1, Release);
+        let calls = src.handler().calls.load(Relaxed);
+        fsleep(Delta::from_millis(30));
+        running.store(0, Relaxed);
+        hammer.join();
+        assert_eq!(src.handler().after_stop.load(Relaxed), 0);
+        assert_eq!(src.handler().calls.load(Relaxed), calls);
+        assert!(!src.base().is_attached());
+        // A stopped loop refuses new work.
+        assert_eq!(lp.run_action(|_g| ()), Err(ENODEV));
+        Ok(())
+    }
+
+    struct Slow {
+        started: Atomic<u32>,
+        finished: Atomic<u32>,
+    }
+
+    impl SoftwareAction for Slow {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            self.started.store(1, Release);
+            fsleep(Delta::from_millis(100));
+            self.finished.store(1, Release);
+        }
+    }
+
+    #[test]
+    fn stop_waits_for_running_action() -> Result {
+        let lp = new_loop(c"wl-stopwait")?;
+        let src = SoftwareEventSource::new(
+            c"slow",
+            SourceOptions::default(),
+            Slow {
+                started: Atomic::new(0),
+                finished: Atomic::new(0),
+            },
+        )?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        assert!(wait_until(5000, || src.handler().started.load(Relaxed) == 1));
+        lp.stop()?;
+        assert_eq!(src.handler().finished.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn dropping_a_source_waits_for_its_action() -> Result {
+        let lp = new_loop(c"wl-dropwait")?;
+        let src = SoftwareEventSource::new(
+            c"slow",
+            SourceOptions::default(),
+            Slow {
+                started: Atomic::new(0),
+                finished: Atomic::new(0),
+            },
+        )?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        assert!(wait_until(5000, || src.handler().started.load(Relaxed) == 1));
+        let sig = src.signaller();
+        drop(src);
+        // The action finished before drop returned, and new signals go nowhere.
+        sig.signal();
+        fsleep(Delta::from_millis(20));
+        assert_eq!(lp.stats().actions.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_source_belongs_to_at_most_one_loop() -> Result {
+        let probe = Probe::new()?;
+        let lp1 = new_loop(c"wl-own1")?;
+        let lp2 = new_loop(c"wl-own2")?;
+        let src = counting(c"owned", &probe, 0)?;
+        lp1.add_event_source(&src)?;
+        assert_eq!(lp1.add_event_source(&src), Err(EBUSY));
+        assert_eq!(lp2.add_event_source(&src), Err(EBUSY));
+        lp1.remove_event_source(&src)?;
+        assert_eq!(lp1.remove_event_source(&src), Err(ENOENT));
+        // Once removed it may join another loop, and is delivered there.
+        lp2.add_event_source(&src)?;
+        src.signal();
+        assert!(wait_until(5000, || src.handler().total() == 1));
+        Ok(())
+    }
+
+    /// Adds `add` to the loop and removes `remove` from inside its action.
+    struct Rewire {
+        add: CountingSource,
+        remove: Arc<CountingSource>,
+        done: Atomic<u32>,
+        errors: Atomic<u32>,
+    }
+
+    impl SoftwareAction for Rewire {
+        fn action(&self, gate: &Gate<'_>, _count: u32) {
+            if self.done.load(Relaxed) != 0 {
+                return;
+            }
+            if gate.add_event_source(&self.add).is_err() {
+                self.errors.fetch_add(1, Relaxed);
+            }
+            if gate.remove_event_source(&*self.remove).is_err() {
+                self.errors.fetch_add(1, Relaxed);
+            }
+            self.done.store(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn sources_added_and_removed_inside_an_action() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-rewire")?;
+        let removed = Arc::new(counting(c"removed", &probe, 0)?, GFP_KERNEL)?;
+        let rewire = SoftwareEventSource::new(
+            c"rewire",
+            SourceOptions::default(),
+            Rewire {
+                add: counting(c"added", &probe, 0)?,
+                remove: removed.clone(),
+                done: Atomic::new(0),
+                errors: Atomic::new(0),
+            },
+        )?;
+        lp.add_event_source(&*removed)?;
+        lp.add_event_source(&rewire)?;
+        // Pending before it is attached: delivered once the action attached it.
+        for _ in 0..5 {
+            rewire.handler().add.signal();
+        }
+        rewire.signal();
+        assert!(wait_until(5000, || rewire.handler().add.handler().total() == 5));
+        assert_eq!(rewire.handler().errors.load(Relaxed), 0);
+        assert!(!removed.base().is_attached());
+        removed.signal();
+        fsleep(Delta::from_millis(20));
+        assert_eq!(removed.handler().total(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn disabled_source_holds_signals_and_enable_delivers_them() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-hold")?;
+        let src = counting(c"hold", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        lp.run_action(|_g| src.disable())?;
+        for _ in 0..7 {
+            src.signal();
+        }
+        fsleep(Delta::from_millis(20));
+        assert_eq!(src.handler().total(), 0);
+        src.enable();
+        assert!(wait_until(5000, || src.handler().total() == 7));
+        lp.disable_all_event_sources()?;
+        src.signal();
+        fsleep(Delta::from_millis(20));
+        assert_eq!(src.handler().total(), 7);
+        lp.enable_all_event_sources()?;
+        assert!(wait_until(5000, || src.handler().total() == 8));
+        Ok(())
+    }
+
+    /// Timer action that checks it never runs for a cancelled arming.
+    struct TimerProbe {
+        armed_id: Atomic<u32>,
+        cancelled_id: Atomic<u32>,
+        runs: Atomic<u32>,
+        violations: Atomic<u32>,
+    }
+
+    impl TimerAction for TimerProbe {
+        fn action(&self, _gate: &Gate<'_>) {
+            if self.cancelled_id.load(Relaxed) == self.armed_id.load(Relaxed) {
+                self.violations.fetch_add(1, Relaxed);
+            }
+            self.runs.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn timer_probe() -> TimerProbe {
+        TimerProbe {
+            armed_id: Atomic::new(0),
+            cancelled_id: Atomic::new(u32::MAX),
+            runs: Atomic::new(0),
+            violations: Atomic::new(0),
+        }
+    }
+
+    #[test]
+    fn timer_runs_relative_and_absolute_timeouts_on_the_loop() -> Result {
+        let lp = new_loop(c"wl-timer")?;
+        let timer = TimerEventSource::new(c"timer", timer_probe())?;
+        assert_eq!(timer.set_timeout(Delta::from_millis(1)).is_err(), true);
+        lp.add_event_source(&timer)?;
+        timer.set_timeout(Delta::from_millis(2))?;
+        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 1));
+        timer.set_deadline(Instant::<Monotonic>::now() + Delta::from_millis(2))?;
+        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 2));
+        // A deadline in the past expires at once.
+        timer.set_deadline(Instant::<Monotonic>::now())?;
+        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 3));
+        assert!(!timer.is_armed());
+        assert_eq!(timer.stats().latency.samples(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn timer_cancel_beats_a_fired_timeout() -> Result {
+        let lp = new_loop(c"wl-tcancel")?;
+        let timer = TimerEventSource::new(c"timer", timer_probe())?;
+        lp.add_event_source(&timer)?;
+        // Hold the gate so the loop cannot run the action, let the timeout fire,
+        // then cancel: the fired-but-not-run timeout must never run.
+        let was_armed = lp.run_action(|_g| {
+            let _ = timer.set_timeout(Delta::from_micros(100));
+            fsleep(Delta::from_millis(10));
+            timer.cancel()
+        })??;
+        assert!(was_armed);
+        assert!(timer.stats().events.load(Relaxed) == 1);
+        fsleep(Delta::from_millis(20));
+        assert_eq!(timer.handler().runs.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn timer_cancel_racing_fired_timeouts() -> Result {
+        let lp = new_loop(c"wl-trace")?;
+        let timer = TimerEventSource::new(c"timer", timer_probe())?;
+        lp.add_event_source(&timer)?;
+        let mut seed: u32 = 0x1234_5678;
+        for i in 0..400u32 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let delay = i64::from((seed >> 8) % 60);
+            lp.run_action(|_g| {
+                timer.handler().armed_id.store(i, Relaxed);
+                timer.set_timeout(Delta::from_micros(delay))
+            })??;
+            udelay(Delta::from_micros(i64::from((seed >> 16) % 60)));
+            lp.run_action(|_g| {
+                let _ = timer.cancel();
+                timer.handler().cancelled_id.store(i, Relaxed);
+            })?;
+        }
+        fsleep(Delta::from_millis(20));
+        assert_eq!(timer.handler().violations.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn command_gate_runs_closures_in_the_gate() -> Result {
+        let lp = new_loop(c"wl-cgate")?;
+        let gate = CommandGate::new(c"cmd")?;
+        assert!(gate.run_action(|_g| ()).is_err());
+        lp.add_event_source(&gate)?;
+        let v = gate.run_action(|g| (lp.in_gate(), g.on_thread(), 42))?;
+        assert_eq!(v, (true, false, 42));
+        Ok(())
+    }
+
+    #[test]
+    fn attempt_action_never_waits() -> Result {
+        let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-attempt")?, GFP_KERNEL)?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        let holding = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, h2) = (gate.clone(), holding.clone());
+        let t = spawn(c"wl-holder", None, move || {
+            let _ = g2.run_action(|_g| {
+                h2.store(1, Relaxed);
+                fsleep(Delta::from_millis(100));
+            });
+        })?;
+        assert!(wait_until(5000, || holding.load(Relaxed) == 1));
+        let t0 = Instant::<Monotonic>::now();
+        assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
+        assert!(t0.elapsed() < Delta::from_millis(50));
+        t.join();
+        assert_eq!(gate.attempt_action(|_g| 7), Ok(7));
+        Ok(())
+    }
+
+    #[test]
+    fn disabled_command_gate_makes_callers_wait() -> Result {
+        let lp = new_loop(c"wl-cdisable")?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        gate.disable();
+        let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, r2) = (gate.clone(), ran.clone());
+        let t = spawn(c"wl-waiter", None, move || {
+            if g2.run_action(|_g| ()).is_ok() {
+                r2.store(1, Relaxed);
+            }
+        })?;
+        fsleep(Delta::from_millis(30));
+        assert_eq!(ran.load(Relaxed), 0);
+        assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
+        gate.enable();
+        t.join();
+        assert_eq!(ran.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn command_sleep_is_woken_or_times_out() -> Result {
+        let lp = new_loop(c"wl-csleep")?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        let t0 = Instant::<Monotonic>::now();
+        let r = gate.run_action(|g| gate.command_sleep(g, 1, Some(Delta::from_millis(20))))??;
+        assert_eq!(r, SleepResult::TimedOut);
+        assert!(t0.elapsed() >= Delta::from_millis(15));
+        let woke = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, w2) = (gate.clone(), woke.clone());
+        let t = spawn(c"wl-csleeper", None, move || {
+            let r = g2.run_action(|g| g2.command_sleep(g, 2, Some(Delta::from_secs(10))));
+            if r == Ok(Ok(SleepResult::Woken)) {
+                w2.store(1, Relaxed);
+            }
+        })?;
+        fsleep(Delta::from_millis(20));
+        gate.command_wakeup(2, true);
+        t.join();
+        assert_eq!(woke.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn closing_a_command_gate_fails_sleepers_and_drains() -> Result {
+        let lp = new_loop(c"wl-cclose")?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        let state = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, s2) = (gate.clone(), state.clone());
+        let t = spawn(c"wl-csleeper", None, move || {
+            let _ = g2.run_action(|g| {
+                s2.store(1, Relaxed);
+                let r = g2.command_sleep(g, 3, None);
+                // Still in the gate: finish after a delay the close must wait for.
+                fsleep(Delta::from_millis(30));
+                s2.store(if r == Err(ENODEV) { 2 } else { 3 }, Relaxed);
+            });
+        })?;
+        assert!(wait_until(5000, || state.load(Relaxed) == 1));
+        fsleep(Delta::from_millis(10));
+        gate.close();
+        // The sleeper got ENODEV and its closure finished before close returned.
+        assert_eq!(state.load(Relaxed), 2);
+        assert_eq!(gate.run_action(|_g| ()), Err(ENODEV));
+        t.join();
+        Ok(())
+    }
+
+    #[test]
+    fn stopping_a_loop_fails_gate_sleepers() -> Result {
+        let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-stopsleep")?, GFP_KERNEL)?;
+        let state = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (lp2, s2) = (lp.clone(), state.clone());
+        let t = spawn(c"wl-sleeper", None, move || {
+            let _ = lp2.run_action(|g| {
+                s2.store(1, Relaxed);
+                let r = g.sleep(9, None);
+                s2.store(if r == Err(ENODEV) { 2 } else { 3 }, Relaxed);
+            });
+        })?;
+        assert!(wait_until(5000, || state.load(Relaxed) == 1));
+        fsleep(Delta::from_millis(10));
+        lp.stop()?;
+        assert_eq!(state.load(Relaxed), 2);
+        t.join();
+        Ok(())
+    }
+
+    #[test]
+    fn loop_thread_is_bound_to_the_requested_cpu() -> Result {
+        let cpu = kernel::cpu::nr_cpu_ids() - 1;
+        let options = LoopOptions {
+            cpu: Some(cpu),
+            priority: super::workloop::Priority::Nice(-5),
+            ..LoopOptions::default()
+        };
+        let lp = WorkLoop::new(c"wl-bound", options)?;
+        let probe = Probe::new()?;
+        let src = counting(c"bound", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        assert!(wait_until(5000, || src.handler().total() == 1));
+        assert_eq!(src.handler().last_cpu.load(Relaxed), cpu);
+        let bad = LoopOptions {
+            cpu: Some(kernel::cpu::nr_cpu_ids()),
+            ..LoopOptions::default()
+        };
+        assert!(WorkLoop::new(c"wl-badcpu", bad).is_err());
+        Ok(())
     }
 }
