@@ -22,7 +22,7 @@ done
 g="$WL_ROOT/scripts/guest"
 cp "$g/init" "$stage/init"
 cp "$g"/*.sh "$stage/guest/"
-cp "$g"/tests/*.sh "$stage/guest/tests/" 2>/dev/null || true
+cp "$g"/tests/* "$stage/guest/tests/" 2>/dev/null || true
 find "$mods" -name '*.ko' -exec cp {} "$stage/guest/modules/" \;
 while read -r ko; do
 	case "$ko" in '' | '#'*) continue ;; esac

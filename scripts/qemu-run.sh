@@ -35,7 +35,7 @@ command -v qemu-system-x86_64 >/dev/null || wl_die "qemu-system-x86_64 missing: 
 mkdir -p "$(dirname "$log")"
 rc=0
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
-	-accel "${WL_ACCEL:-tcg}" -machine pc -cpu max -smp "$cpus" -m "$mem" \
+	-accel "${WL_ACCEL:-tcg}" -machine pc -cpu max,la57=off -smp "$cpus" -m "$mem" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 wl.mode=$mode $append" \
 	-display none -monitor none -serial "file:$log" -no-reboot \

@@ -21,7 +21,9 @@ use super::{
     stats::SourceStats,
     work_loop::{Gate, LoopInner},
 };
+use core::fmt;
 use kernel::{
+    debugfs::{Dir, File},
     prelude::*,
     str::{CStr, CString},
     sync::{
@@ -74,6 +76,36 @@ pub struct SourceBase {
     #[pin]
     loops: Mutex<KVec<Arc<LoopInner>>>,
     pub(crate) stats: Arc<SourceStats>,
+    /// `<loop>/<source>/{stats,histogram}` in debugfs while attached to a loop that
+    /// has a debugfs directory.
+    #[pin]
+    files: Mutex<Option<SourceFiles>>,
+}
+
+/// The debugfs entries of an attached source. Field order: files before their
+/// directory.
+struct SourceFiles {
+    _stats: Pin<KBox<File<StatsView>>>,
+    _histogram: Pin<KBox<File<HistogramView>>>,
+    _dir: Dir,
+}
+
+/// Text view of a source's statistics for debugfs.
+struct StatsView(Arc<SourceStats>);
+
+impl fmt::Debug for StatsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &*self.0)
+    }
+}
+
+/// Text view of a source's latency histogram for debugfs.
+struct HistogramView(Arc<SourceStats>);
+
+impl fmt::Debug for HistogramView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.latency.write_histogram(f)
+    }
 }
 
 impl SourceBase {
@@ -88,6 +120,7 @@ impl SourceBase {
             loop_ptr: Atomic::new(core::ptr::null_mut()),
             loops <- new_mutex!(KVec::new()),
             stats,
+            files <- new_mutex!(None),
         }? Error))
     }
 
@@ -153,13 +186,36 @@ impl SourceBase {
         self.loop_ptr
             .store(Arc::as_ptr(lp).cast_mut(), Release);
         self.attached.store(true, Release);
+        drop(loops);
+        if let Some(parent) = &lp.debugfs {
+            // Statistics are best effort: a failure here does not fail the attach.
+            let dir = parent.subdir(&self.name);
+            let stats = KBox::pin_init(
+                dir.read_only_file(c"stats", StatsView(self.stats.clone())),
+                GFP_KERNEL,
+            );
+            let histogram = KBox::pin_init(
+                dir.read_only_file(c"histogram", HistogramView(self.stats.clone())),
+                GFP_KERNEL,
+            );
+            if let (Ok(stats), Ok(histogram)) = (stats, histogram) {
+                *self.files.lock() = Some(SourceFiles {
+                    _stats: stats,
+                    _histogram: histogram,
+                    _dir: dir,
+                });
+            }
+        }
         Ok(())
     }
 
     /// Ends membership. Called by the loop, holding its gate.
     pub(crate) fn detach(&self) {
-        let _loops = self.loops.lock();
-        self.attached.store(false, Release);
+        {
+            let _loops = self.loops.lock();
+            self.attached.store(false, Release);
+        }
+        drop(self.files.lock().take());
     }
 
     /// Statistics of this source.

@@ -312,6 +312,12 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
             Ok(try_pin_init!(Self {
                 core,
                 reg <- irq::Registration::new(request, flags, name, Ok::<_, Error>(top)),
+                _: {
+                    if core.is_level() {
+                        // Auto-disable must mask at once, as `IRQF_ONESHOT` does.
+                        core.line.set_disable_unlazy();
+                    }
+                },
             }? Error))
         })
     }
@@ -403,9 +409,11 @@ impl<T: InterruptHandler> AsEventSource for InterruptEventSource<T> {
 impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
     fn drop(self: Pin<&mut Self>) {
         let core = &self.core;
-        // The line is still ours unless devres already freed it (device unbound
-        // while the source lived outside the driver's data).
-        let live = self.reg.try_synchronize().is_ok();
+        // The line is still requested: this source lives in the driver's per-device
+        // data, which is dropped before devres frees the line. (Kernel 7.2's
+        // `Registration::try_synchronize` cannot be used to check: it calls
+        // `synchronize_irq`, which sleeps, inside an RCU read-side section.)
+        //
         // 1. The top half stops touching anything and the driver's count holds the
         //    source disabled.
         core.dead.store(true, Release);
@@ -414,20 +422,16 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
             if *count == 0 {
                 *count = 1;
                 core.base.set_enabled(false);
-                if !core.shared && live {
+                if !core.shared {
                     core.line.disable_nosync();
                 }
             }
         }
-        if live {
-            core.line.synchronize();
-        }
+        core.line.synchronize();
         // 2. No action runs after this.
         detach_on_drop(core);
         // 3. Give back an auto-disable: on a shared line the other devices need it.
-        if live {
-            core.unmask_auto();
-        }
+        core.unmask_auto();
         // 4. `reg` is dropped after this function: `free_irq`.
     }
 }

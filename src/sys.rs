@@ -258,6 +258,21 @@ impl IrqLine {
         unsafe { bindings::synchronize_irq(self.irq) };
     }
 
+    /// Makes `disable_irq*` mask the line at the interrupt controller at once
+    /// (`IRQ_DISABLE_UNLAZY`) instead of on the next interrupt.
+    ///
+    /// Auto-disable masks from the top half while the device still asserts; a lazy
+    /// disable lets that assertion be EOI'd and re-delivered into a "pending"
+    /// state, which level-triggered IO-APIC lines (QEMU's among them) then fail to
+    /// re-deliver on unmask. Masking immediately is what `IRQF_ONESHOT` does.
+    pub(crate) fn set_disable_unlazy(&self) {
+        // CAST: A flag bit of `enum irq_settings`, which fits in `unsigned long`.
+        let unlazy = bindings::IRQ_DISABLE_UNLAZY as kernel::ffi::c_ulong;
+        // SAFETY: The line is requested (type invariant); `irq_modify_status` takes
+        // the descriptor lock itself.
+        unsafe { bindings::irq_modify_status(self.irq, 0, unlazy) };
+    }
+
     /// Whether the interrupt controller treats the line as level-triggered.
     ///
     /// Read from the line's `irq_data` state (`IRQD_LEVEL`), never assumed.

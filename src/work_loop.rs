@@ -587,7 +587,7 @@ impl core::fmt::Debug for LoopStatsFile {
         let lp = &self.0;
         writeln!(f, "name: {}", lp.name().to_str().unwrap_or("?"))?;
         writeln!(f, "sources: {}", lp.sources.lock().len())?;
-        write!(f, "{}", lp.stats)
+        write!(f, "{}", &lp.stats)
     }
 }
 

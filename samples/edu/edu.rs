@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Driver for QEMU's `edu` teaching device, built on the workloop library.
+//!
+//! This is the sample to copy. Each bound device gets:
+//!
+//! - one [`WorkLoop`] (thread `edu<N>`), on which everything below runs serialized;
+//! - an [`InterruptEventSource`] with a filter: the top half reads the interrupt
+//!   status register, answers "not mine" when it is zero (the INTx line may be
+//!   shared), acknowledges the bits it saw and hands them to the action
+//!   (accumulated atomically, so none is lost between top and bottom half);
+//! - a [`TimerEventSource`] that covers QEMU 7.2's occasionally lost
+//!   factorial-done interrupt: after a timeout the action polls the status
+//!   register and completes the request itself;
+//! - a [`CommandGate`] through which `/dev/eduN` readers and writers reach the
+//!   request queue, which lives in a [`GateCell`] and so needs no lock.
+//!
+//! Userspace writes `n` to `/dev/eduN` and reads back `n!` computed by the
+//! device (the result register is 32 bits: 12 is the largest `n`). Several
+//! processes may use one device at once; each gets its own answers, in order.
+//!
+//! Module parameters: `irq_mode` (0 auto: MSI if available else INTx, 1 INTx,
+//! 2 MSI), `filter` (1: the filter acknowledges in the top half and schedules
+//! without masking; 0: a plain source, the action acknowledges and a level line
+//! stays masked until it did), `fact_timeout_ms` (lost-interrupt fallback).
+//!
+//! debugfs, per device (`edu/<pci name>/`): `raise` (write N: the device raises
+//! N interrupts, one at a time, through its raise register) and `info`; the
+//! library's statistics are under `workloop/edu<N>/`.
+
+#[path = "../../src/workloop.rs"]
+pub mod workloop;
+
+use core::fmt;
+use kernel::{
+    debugfs::{Dir, File as DebugfsFile},
+    device::{Bound, Core},
+    devres::Devres,
+    driver,
+    fs::{File, Kiocb},
+    io::Io,
+    iov::{IovIterDest, IovIterSource},
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    new_mutex, pci,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release},
+        Arc, Mutex,
+    },
+    time::{delay::fsleep, Delta, Instant, Monotonic},
+    uaccess::UserSliceReader,
+    InPlaceModule,
+};
+use workloop::{
+    event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptEventSource,
+    InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource,
+    WorkLoop,
+};
+
+/// Register offsets of the edu device (BAR0; 32-bit accesses below 0x80).
+mod regs {
+    /// Identification, reads `0x010000ed`.
+    pub(crate) const ID: usize = 0x00;
+    /// Factorial: write n to start; read the result when done.
+    pub(crate) const FACTORIAL: usize = 0x08;
+    /// Status: bit 0 computing, bit 7 raise interrupt 0x1 when done.
+    pub(crate) const STATUS: usize = 0x20;
+    /// Interrupt status (read only).
+    pub(crate) const IRQ_STATUS: usize = 0x24;
+    /// Interrupt raise: ORs the value into the status and asserts.
+    pub(crate) const IRQ_RAISE: usize = 0x60;
+    /// Interrupt acknowledge: clears those status bits.
+    pub(crate) const IRQ_ACK: usize = 0x64;
+    /// Size of the register window this driver maps.
+    pub(crate) const END: usize = 0x100;
+}
+
+const STATUS_COMPUTING: u32 = 0x01;
+const STATUS_IRQ_ON_FACT: u32 = 0x80;
+/// Interrupt status bit of a finished factorial.
+const IRQ_FACT: u32 = 0x1;
+/// Interrupt status bit this driver raises for tests and benchmarks.
+const IRQ_TEST: u32 = 0x1_0000;
+
+/// Largest n whose n! fits the 32-bit result register.
+const FACT_MAX_N: u32 = 12;
+const EDU_VENDOR: u16 = 0x1234;
+const EDU_DEVICE: u16 = 0x11e8;
+const MAX_DEVICES: usize = 8;
+/// Longest accepted write to `/dev/eduN` ("12\n" fits easily).
+const MAX_WRITE: usize = 32;
+/// How long `raise` waits for each interrupt to be acknowledged.
+const RAISE_ACK_TIMEOUT_MS: i64 = 1000;
+/// Largest burst the `raise` knob accepts.
+const MAX_RAISE: u32 = 10_000_000;
+
+static MISC_NAMES: [&CStr; MAX_DEVICES] = [
+    c"edu0", c"edu1", c"edu2", c"edu3", c"edu4", c"edu5", c"edu6", c"edu7",
+];
+static LOOP_NAMES: [&CStr; MAX_DEVICES] = MISC_NAMES;
+
+/// Bitmask of used device slots (misc device and loop names).
+static SLOTS: Atomic<u32> = Atomic::new(0);
+
+/// `edu/` and `workloop/` in debugfs, created at module init.
+// TODO: Move into per-module data once that exists (as nova-core does).
+static mut DEBUGFS_ROOT: Option<(Dir, Dir)> = None;
+
+type Bar0 = pci::Bar<'static, { regs::END }>;
+
+/// How the device's interrupt vector is allocated (`irq_mode` parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IrqMode {
+    Auto,
+    Intx,
+    Msi,
+}
+
+impl TryFrom<u32> for IrqMode {
+    type Error = Error;
+
+    fn try_from(v: u32) -> Result<Self> {
+        match v {
+            0 => Ok(Self::Auto),
+            1 => Ok(Self::Intx),
+            2 => Ok(Self::Msi),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// One factorial request from `/dev/eduN`.
+struct FactRequest {
+    n: u32,
+    /// `PENDING` until completed.
+    result: Atomic<u64>,
+}
+
+const PENDING: u64 = u64::MAX;
+
+/// The request queue; only touched holding the loop's gate.
+struct FactQueue {
+    waiting: KVec<Arc<FactRequest>>,
+    running: Option<Arc<FactRequest>>,
+}
+
+/// Counters shown in debugfs `info` and used by the tests.
+struct Counters {
+    test_irqs: Atomic<u64>,
+    fact_irqs: Atomic<u64>,
+    fact_done: Atomic<u64>,
+    fact_recovered: Atomic<u64>,
+    raised: Atomic<u64>,
+    raise_timeouts: Atomic<u64>,
+}
+
+/// Per-device state shared by the interrupt handler, the timer, and open files.
+#[pin_data]
+struct EduEngine {
+    bar: Devres<Bar0>,
+    pci_name: CString,
+    filter_mode: bool,
+    fact_timeout: Delta,
+    work_loop: Pin<KBox<WorkLoop>>,
+    gate: CommandGate,
+    queue: GateCell<FactQueue>,
+    /// The timeout source; `None` after teardown (it holds a reference to `self`).
+    #[pin]
+    timer: Mutex<Option<TimerEventSource<FactTimeout>>>,
+    /// Interrupt status bits acknowledged by the filter, not yet seen by the action.
+    pending: Atomic<u32>,
+    counters: Counters,
+    /// Set when the device goes away: new requests fail with `ENODEV`.
+    gone: AtomicFlag,
+}
+
+impl EduEngine {
+    /// Queues `req` and starts it if the device is idle. Gate held.
+    fn submit(&self, gate: &Gate<'_>, req: Arc<FactRequest>) -> Result {
+        let mut q = self.queue.borrow(gate)?;
+        q.waiting.push(req, GFP_KERNEL)?;
+        if q.running.is_none() {
+            self.start_next(&mut q);
+        }
+        Ok(())
+    }
+
+    /// Starts the oldest waiting request on the device. Gate held.
+    fn start_next(&self, q: &mut FactQueue) {
+        let Ok(req) = q.waiting.remove(0) else {
+            return;
+        };
+        let started = self.bar.try_access_with(|bar| {
+            bar.write32(STATUS_IRQ_ON_FACT, regs::STATUS);
+            bar.write32(req.n, regs::FACTORIAL);
+        });
+        if started.is_none() {
+            self.fail(&req);
+            return;
+        }
+        q.running = Some(req);
+        if let Some(t) = self.timer.lock().as_ref() {
+            let _ = t.set_timeout(self.fact_timeout);
+        }
+    }
+
+    fn fail(&self, req: &FactRequest) {
+        req.result.store(PENDING - 1, Release);
+        self.gate.command_wakeup(event_of(req), false);
+    }
+
+    /// Completes the running request if the device finished it. Gate held.
+    /// `from_timer`: called by the lost-interrupt fallback.
+    fn complete_running(&self, gate: &Gate<'_>, from_timer: bool) {
+        let Ok(mut q) = self.queue.borrow(gate) else {
+            return;
+        };
+        let Some(req) = q.running.clone() else {
+            return;
+        };
+        let status = self.bar.try_access_with(|bar| {
+            let computing = bar.read32(regs::STATUS) & STATUS_COMPUTING != 0;
+            (computing, bar.read32(regs::FACTORIAL))
+        });
+        match status {
+            Some((true, _)) => {
+                // Not done yet: look again later.
+                if let Some(t) = self.timer.lock().as_ref() {
+                    let _ = t.set_timeout(self.fact_timeout);
+                }
+                return;
+            }
+            Some((false, value)) => {
+                if from_timer {
+                    self.counters.fact_recovered.add(1, Relaxed);
+                } else if let Some(t) = self.timer.lock().as_ref() {
+                    let _ = t.cancel();
+                }
+                req.result.store(u64::from(value), Release);
+                self.counters.fact_done.add(1, Relaxed);
+                self.gate.command_wakeup(event_of(&*req), false);
+            }
+            None => self.fail(&req),
+        }
+        q.running = None;
+        self.start_next(&mut q);
+    }
+
+    /// Raises `n` interrupts one at a time, each after the previous one was
+    /// acknowledged, so every raise is one interrupt. Process context.
+    fn raise(&self, n: u32) -> Result {
+        for _ in 0..n {
+            if self.gone.load(Acquire) {
+                return Err(ENODEV);
+            }
+            // `try_access_with` holds the RCU read lock only for the closure: never
+            // across a sleep.
+            self.bar
+                .try_access_with(|bar| bar.write32(IRQ_TEST, regs::IRQ_RAISE))
+                .ok_or(ENODEV)?;
+            self.counters.raised.add(1, Relaxed);
+            // Wait for the acknowledgement, sleeping between looks: with a plain
+            // source it is the action, on the loop thread, that acknowledges.
+            let start = Instant::<Monotonic>::now();
+            loop {
+                let status = self
+                    .bar
+                    .try_access_with(|bar| bar.read32(regs::IRQ_STATUS))
+                    .ok_or(ENODEV)?;
+                if status & IRQ_TEST == 0 {
+                    break;
+                }
+                if start.elapsed() > Delta::from_millis(RAISE_ACK_TIMEOUT_MS) {
+                    self.counters.raise_timeouts.add(1, Relaxed);
+                    return Err(ETIMEDOUT);
+                }
+                fsleep(Delta::from_micros(20));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops everything that can touch the device. Process context.
+    fn shutdown(&self) {
+        self.gone.store(true, Release);
+        // Readers and writers waiting in the gate fail with ENODEV; closures inside
+        // it finish first.
+        self.gate.close();
+        let timer = self.timer.lock().take();
+        drop(timer);
+        if self.work_loop.stop().is_err() {
+            pr_warn!("edu: work loop stopped from its own thread\n");
+        }
+        // Quiet the device: no factorial interrupt, nothing left asserted on a
+        // possibly shared line.
+        self.bar.try_access_with(|bar| {
+            bar.write32(0, regs::STATUS);
+            bar.write32(!0, regs::IRQ_ACK);
+        });
+    }
+}
+
+/// The interrupt handler: filter in the top half, action on the loop.
+struct EduIrq {
+    engine: Arc<EduEngine>,
+}
+
+impl InterruptHandler for EduIrq {
+    fn filter(&self, ctx: &FilterContext<'_>) -> FilterResult {
+        let e = &self.engine;
+        let Ok(bar) = e.bar.access(ctx.device()) else {
+            return FilterResult::NotMine;
+        };
+        if !e.filter_mode {
+            // Plain source: the action acknowledges; a level line stays masked
+            // (auto-disable) until it has.
+            return FilterResult::Schedule;
+        }
+        let status = bar.read32(regs::IRQ_STATUS);
+        if status == 0 {
+            return FilterResult::NotMine;
+        }
+        bar.write32(status, regs::IRQ_ACK);
+        let mut old = e.pending.load(Relaxed);
+        while let Err(now) = e.pending.cmpxchg(old, old | status, Relaxed) {
+            old = now;
+        }
+        if status & IRQ_TEST != 0 {
+            e.counters.test_irqs.add(1, Relaxed);
+        }
+        // The device is quiet again: schedule without masking, so devices sharing
+        // the line are never starved.
+        ctx.signal_interrupt();
+        FilterResult::Handled
+    }
+
+    fn action(&self, gate: &Gate<'_>, _count: u32) {
+        let e = &self.engine;
+        let status = if e.filter_mode {
+            e.pending.xchg(0, Relaxed)
+        } else {
+            e.bar
+                .try_access_with(|bar| {
+                    let s = bar.read32(regs::IRQ_STATUS);
+                    bar.write32(s, regs::IRQ_ACK);
+                    s
+                })
+                .unwrap_or(0)
+        };
+        if !e.filter_mode && status & IRQ_TEST != 0 {
+            e.counters.test_irqs.add(1, Relaxed);
+        }
+        if status & IRQ_FACT != 0 {
+            e.counters.fact_irqs.add(1, Relaxed);
+            e.complete_running(gate, false);
+        }
+    }
+}
+
+/// The lost-interrupt fallback for factorials.
+struct FactTimeout {
+    engine: Arc<EduEngine>,
+}
+
+impl TimerAction for FactTimeout {
+    fn action(&self, gate: &Gate<'_>) {
+        self.engine.complete_running(gate, true);
+    }
+}
+
+/// debugfs view of a device.
+struct Info(Arc<EduEngine>);
+
+impl fmt::Debug for Info {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        let c = &e.counters;
+        writeln!(f, "device: {}", e.pci_name.to_str().unwrap_or("?"))?;
+        writeln!(f, "filter: {}", e.filter_mode)?;
+        writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
+        writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
+        writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
+        writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
+        writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
+        write!(f, "fact_lost_irq_recovered: {}", c.fact_recovered.load(Relaxed))
+    }
+}
+
+/// The `raise` knob.
+struct Raise(Arc<EduEngine>);
+
+fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    let n = parse_u32(&buf[..len])?;
+    if n == 0 || n > MAX_RAISE {
+        return Err(ERANGE);
+    }
+    r.0.raise(n)
+}
+
+/// Parses a decimal number with optional surrounding whitespace.
+fn parse_u32(bytes: &[u8]) -> Result<u32> {
+    let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EINVAL);
+    }
+    s.parse::<u32>().map_err(|_| ERANGE)
+}
+
+/// debugfs entries of a device; dropped first at unbind (waits for writers).
+struct EduDebugfs {
+    _raise: Pin<KBox<DebugfsFile<Raise>>>,
+    _info: Pin<KBox<DebugfsFile<Info>>>,
+    _dir: Dir,
+}
+
+/// Per-device driver data.
+#[pin_data(PinnedDrop)]
+struct EduDevice {
+    engine: Arc<EduEngine>,
+    slot: u32,
+    #[pin]
+    debugfs: Mutex<Option<EduDebugfs>>,
+    /// `/dev/eduN`; `open` finds `engine` next to it.
+    #[pin]
+    misc: MiscDeviceRegistration<EduFile>,
+    #[pin]
+    irq: InterruptEventSource<EduIrq>,
+}
+
+/// Releases a device slot on drop (also on a failed probe).
+struct Slot(u32);
+
+impl Slot {
+    fn take() -> Result<Self> {
+        loop {
+            let used = SLOTS.load(Relaxed);
+            // CAST: `trailing_ones` of a `u32` is at most 32.
+            let slot = used.trailing_ones();
+            if slot as usize >= MAX_DEVICES {
+                return Err(ENOSPC);
+            }
+            if SLOTS.cmpxchg(used, used | (1 << slot), Relaxed).is_ok() {
+                return Ok(Self(slot));
+            }
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut used = SLOTS.load(Relaxed);
+        while let Err(now) = SLOTS.cmpxchg(used, used & !(1 << self.0), Relaxed) {
+            used = now;
+        }
+    }
+}
+
+impl EduDevice {
+    fn probe<'a>(pdev: &'a pci::Device<Core<'_>>) -> Result<impl PinInit<Self, Error> + 'a> {
+        if pdev.vendor_id().as_raw() != EDU_VENDOR || pdev.device_id() != EDU_DEVICE {
+            return Err(ENODEV);
+        }
+        let mode = IrqMode::try_from(*module_parameters::irq_mode.value())?;
+        let filter_mode = *module_parameters::filter.value() != 0;
+        let timeout_ms = *module_parameters::fact_timeout_ms.value();
+
+        pdev.enable_device_mem()?;
+        pdev.set_master();
+        let bar = pdev.iomap_region_sized::<{ regs::END }>(0, c"edu")?;
+        let id = bar.read32(regs::ID);
+        if id & 0xff != 0xed {
+            dev_err!(pdev, "unexpected id {:#010x}: not an edu device\n", id);
+            return Err(ENODEV);
+        }
+        let bar = bar.into_devres()?;
+
+        let alloc = |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
+        let (vectors, msi) = match mode {
+            IrqMode::Msi => (alloc(pci::IrqType::Msi), true),
+            IrqMode::Intx => (alloc(pci::IrqType::Intx), false),
+            IrqMode::Auto => match alloc(pci::IrqType::Msi) {
+                Ok(v) => (Ok(v), true),
+                Err(_) => (alloc(pci::IrqType::Intx), false),
+            },
+        };
+        let vectors =
+            vectors.inspect_err(|e| dev_err!(pdev, "no {:?} interrupt vector: {:?}\n", mode, e))?;
+        let vector = *vectors.start();
+        // MSI is never shared; an INTx line may be.
+        let sharing = if msi {
+            Sharing::Exclusive
+        } else {
+            Sharing::Shared
+        };
+
+        let slot_guard = Slot::take().inspect_err(|_| {
+            dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
+        })?;
+        // CAST: `slot < MAX_DEVICES`.
+        let idx = slot_guard.0 as usize;
+        // SAFETY: Written only at module init and exit, when no probe runs.
+        let roots = unsafe { (*core::ptr::addr_of!(DEBUGFS_ROOT)).clone() };
+        let work_loop = WorkLoop::new(
+            LOOP_NAMES[idx],
+            LoopOptions {
+                debugfs: roots.as_ref().map(|(_, wl)| wl.clone()),
+                ..LoopOptions::default()
+            },
+        )?;
+        let gate = CommandGate::new(c"commands")?;
+        work_loop.add_event_source(&gate)?;
+        let queue = GateCell::new(
+            &work_loop,
+            FactQueue {
+                waiting: KVec::new(),
+                running: None,
+            },
+        );
+        let pci_name = pdev.as_ref().name().to_cstring()?;
+        let engine = Arc::pin_init(
+            try_pin_init!(EduEngine {
+                bar,
+                pci_name,
+                filter_mode,
+                fact_timeout: Delta::from_millis(timeout_ms.into()),
+                work_loop,
+                gate,
+                queue,
+                timer <- new_mutex!(None),
+                pending: Atomic::new(0),
+                counters: Counters {
+                    test_irqs: Atomic::new(0),
+                    fact_irqs: Atomic::new(0),
+                    fact_done: Atomic::new(0),
+                    fact_recovered: Atomic::new(0),
+                    raised: Atomic::new(0),
+                    raise_timeouts: Atomic::new(0),
+                },
+                gone: AtomicFlag::new(false),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let timer = TimerEventSource::new(
+            c"fact-timeout",
+            FactTimeout {
+                engine: engine.clone(),
+            },
+        )?;
+        engine.work_loop.add_event_source(&timer)?;
+        *engine.timer.lock() = Some(timer);
+
+        let debugfs = roots.map(|(edu, _)| {
+            let dir = edu.subdir(&engine.pci_name);
+            let raise = KBox::pin_init(
+                dir.write_callback_file(c"raise", Raise(engine.clone()), &raise_write),
+                GFP_KERNEL,
+            );
+            let info = KBox::pin_init(dir.read_only_file(c"info", Info(engine.clone())), GFP_KERNEL);
+            (dir, raise, info)
+        });
+        let debugfs = match debugfs {
+            Some((dir, Ok(raise), Ok(info))) => Some(EduDebugfs {
+                _raise: raise,
+                _info: info,
+                _dir: dir,
+            }),
+            _ => None,
+        };
+
+        let slot_no = slot_guard.0;
+        // From here on only the bound device is needed (not the probe-time `Core`).
+        let pdev: &'a pci::Device<Bound> = pdev;
+        Ok(try_pin_init!(Self {
+            engine: engine.clone(),
+            slot: slot_no,
+            debugfs <- new_mutex!(debugfs),
+            misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: MISC_NAMES[idx],
+            }),
+            irq <- InterruptEventSource::new(
+                vector.try_into()?,
+                c"edu",
+                sharing,
+                SourceOptions::default(),
+                Ok::<_, Error>(EduIrq { engine: engine.clone() }),
+            ),
+            _: {
+                engine.work_loop.add_event_source(&*irq)?;
+                irq.enable()?;
+                dev_info!(
+                    pdev,
+                    "id {:#010x}, {} on IRQ {} ({}, {}), {} source, /dev/{}\n",
+                    id,
+                    if msi { "MSI" } else { "INTx" },
+                    irq.irq(),
+                    if irq.is_level_triggered() { "level" } else { "edge" },
+                    if irq.is_shared() { "shared" } else { "exclusive" },
+                    if filter_mode { "filter" } else { "plain" },
+                    MISC_NAMES[idx].to_str().unwrap_or("?")
+                );
+                // The slot now belongs to the device; `PinnedDrop` releases it.
+                core::mem::forget(slot_guard);
+            },
+        }? Error))
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for EduDevice {
+    fn drop(self: Pin<&mut Self>) {
+        // Teardown in the reverse order of setup: debugfs writers first (dropping
+        // the files waits for them), then everything that runs on the loop, then
+        // (fields, in declaration order) /dev/eduN and the interrupt line.
+        drop(self.debugfs.lock().take());
+        self.engine.shutdown();
+        drop(Slot(self.slot));
+    }
+}
+
+/// An open `/dev/eduN`.
+#[pin_data]
+struct EduFile {
+    engine: Arc<EduEngine>,
+    /// Requests written and not yet read, oldest first.
+    #[pin]
+    requests: Mutex<KVec<Arc<FactRequest>>>,
+    /// The unread rest of the last answer ("720\n"), so reads of any size work.
+    #[pin]
+    unread: Mutex<KVec<u8>>,
+}
+
+#[vtable]
+impl MiscDevice for EduFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        // SAFETY: Every `MiscDeviceRegistration<EduFile>` is the `misc` field of an
+        // `EduDevice`, which outlives the registration (`open` cannot run after it
+        // was deregistered).
+        let dev = unsafe {
+            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, misc)
+        };
+        if dev.engine.gone.load(Acquire) {
+            return Err(ENODEV);
+        }
+        KBox::try_pin_init(
+            try_pin_init!(EduFile {
+                engine: dev.engine.clone(),
+                requests <- new_mutex!(KVec::new()),
+                unread <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn write_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        let len = iov.len();
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        if len > MAX_WRITE {
+            return Err(E2BIG);
+        }
+        let mut buf = [0u8; MAX_WRITE];
+        let got = iov.copy_from_iter(&mut buf[..len]);
+        let n = parse_u32(&buf[..got])?;
+        if n > FACT_MAX_N {
+            return Err(ERANGE);
+        }
+        let req = Arc::new(
+            FactRequest {
+                n,
+                result: Atomic::new(PENDING),
+            },
+            GFP_KERNEL,
+        )?;
+        let e = &me.engine;
+        if e.gone.load(Acquire) {
+            return Err(ENODEV);
+        }
+        me.requests.lock().push(req.clone(), GFP_KERNEL)?;
+        let submitted = e.gate.run_action(|g| e.submit(g, req.clone())).and_then(|r| r);
+        if let Err(err) = submitted {
+            me.requests.lock().retain(|r| !Arc::ptr_eq(r, &req));
+            return Err(err);
+        }
+        *kiocb.ki_pos_mut() = 0;
+        Ok(got)
+    }
+
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let me = kiocb.file();
+        if me.unread.lock().is_empty() {
+            let Some(req) = me.requests.lock().first().cloned() else {
+                // Nothing was written on this file.
+                return Err(EINVAL);
+            };
+            let e = &me.engine;
+            let event = event_of(&*req);
+            e.gate
+                .run_action(|g| -> Result {
+                    while req.result.load(Acquire) == PENDING {
+                        e.gate.command_sleep(g, event, None)?;
+                    }
+                    Ok(())
+                })
+                .and_then(|r| r)?;
+            me.requests.lock().retain(|r| !Arc::ptr_eq(r, &req));
+            let value = req.result.load(Acquire);
+            if value == PENDING - 1 {
+                return Err(EIO);
+            }
+            let text = CString::try_from_fmt(fmt!("{}\n", value))?;
+            me.unread
+                .lock()
+                .extend_from_slice(text.to_bytes(), GFP_KERNEL)?;
+        }
+        let mut unread = me.unread.lock();
+        let mut pos = 0i64;
+        let n = iov.simple_read_from_buffer(&mut pos, &unread)?;
+        // Keep what the caller did not take (answers are a few bytes long).
+        let rest = KVec::from_elem(0u8, unread.len() - n, GFP_KERNEL);
+        let mut rest = rest?;
+        rest.copy_from_slice(&unread[n..]);
+        *unread = rest;
+        Ok(n)
+    }
+}
+
+struct EduDriver;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    MODULE_PCI_TABLE,
+    <EduDriver as pci::Driver>::IdInfo,
+    [(
+        // 7.2 has no `pci::Vendor` for QEMU's 0x1234: match the class, check the
+        // vendor and device in `probe`.
+        pci::DeviceId::from_class(
+            pci::Class::OTHERS.as_raw(),
+            pci::ClassMask::ClassSubclass.as_raw()
+        ),
+        ()
+    )]
+);
+
+impl pci::Driver for EduDriver {
+    type IdInfo = ();
+    type Data<'bound> = EduDevice;
+
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: &'bound Self::IdInfo,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || EduDevice::probe(pdev))
+    }
+}
+
+/// Clears the debugfs roots after the driver is unregistered.
+struct DebugfsRootGuard;
+
+impl Drop for DebugfsRootGuard {
+    fn drop(&mut self) {
+        // SAFETY: Dropped after `_driver` (field order): no probe can run.
+        unsafe { *core::ptr::addr_of_mut!(DEBUGFS_ROOT) = None };
+    }
+}
+
+#[pin_data]
+struct EduModule {
+    #[pin]
+    _driver: driver::Registration<pci::Adapter<EduDriver>>,
+    _debugfs_guard: DebugfsRootGuard,
+}
+
+impl InPlaceModule for EduModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        pin_init::pin_init_scope(move || {
+            let mode = *module_parameters::irq_mode.value();
+            if IrqMode::try_from(mode).is_err() {
+                pr_err!("edu: irq_mode={} is invalid: use 0 (auto), 1 (INTx) or 2 (MSI)\n", mode);
+                return Err(EINVAL);
+            }
+            let filter = *module_parameters::filter.value();
+            if filter > 1 {
+                pr_err!("edu: filter={} is invalid: use 1 (filter) or 0 (plain)\n", filter);
+                return Err(EINVAL);
+            }
+            let timeout = *module_parameters::fact_timeout_ms.value();
+            if timeout == 0 || timeout > 10_000 {
+                pr_err!("edu: fact_timeout_ms={} is invalid: use 1..=10000\n", timeout);
+                return Err(EINVAL);
+            }
+            // SAFETY: Module init: no probe runs yet.
+            unsafe {
+                *core::ptr::addr_of_mut!(DEBUGFS_ROOT) =
+                    Some((Dir::new(c"edu"), Dir::new(c"workloop")));
+            }
+            Ok(try_pin_init!(Self {
+                _driver <- driver::Registration::new(<LocalModule as kernel::ModuleMetadata>::NAME, module),
+                _debugfs_guard: DebugfsRootGuard,
+            }))
+        })
+    }
+}
+
+module! {
+    type: EduModule,
+    name: "edu",
+    authors: ["workloop"],
+    description: "QEMU edu device driver on the workloop library",
+    license: "GPL v2",
+    params: {
+        irq_mode: u32 {
+            default: 0,
+            description: "0: MSI if available, else INTx; 1: INTx; 2: MSI",
+        },
+        filter: u32 {
+            default: 1,
+            description: "1: filter acknowledges in the top half; 0: plain source (auto-disable)",
+        },
+        fact_timeout_ms: u32 {
+            default: 50,
+            description: "Lost factorial interrupt fallback, milliseconds (1..=10000)",
+        },
+    },
+}
