@@ -12,8 +12,8 @@
 //! and in-flight closures finish before the drop returns.
 
 use super::{
-    sys,
     event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
+    sys,
     work_loop::{Gate, LoopInner, SleepResult},
 };
 use kernel::{

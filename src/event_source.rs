@@ -183,8 +183,7 @@ impl SourceBase {
             loops.push(lp.clone(), GFP_KERNEL)?;
         }
         // INVARIANT: `lp` is kept in `loops` until `self` is dropped.
-        self.loop_ptr
-            .store(Arc::as_ptr(lp).cast_mut(), Release);
+        self.loop_ptr.store(Arc::as_ptr(lp).cast_mut(), Release);
         self.attached.store(true, Release);
         drop(loops);
         if let Some(parent) = &lp.debugfs {

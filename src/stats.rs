@@ -165,8 +165,16 @@ impl fmt::Display for SourceStats {
         writeln!(f, "delivered: {}", self.delivered.load(Relaxed))?;
         writeln!(f, "coalesced: {}", self.coalesced())?;
         writeln!(f, "not_mine: {}", self.not_mine.load(Relaxed))?;
-        writeln!(f, "handled_in_filter: {}", self.handled_in_filter.load(Relaxed))?;
-        writeln!(f, "auto_disable_cycles: {}", self.auto_disable_cycles.load(Relaxed))?;
+        writeln!(
+            f,
+            "handled_in_filter: {}",
+            self.handled_in_filter.load(Relaxed)
+        )?;
+        writeln!(
+            f,
+            "auto_disable_cycles: {}",
+            self.auto_disable_cycles.load(Relaxed)
+        )?;
         writeln!(f, "action_ns: {}", self.action_ns.load(Relaxed))?;
         writeln!(f, "latency_samples: {}", self.latency.samples())?;
         writeln!(f, "latency_min_ns: {}", self.latency.min_ns())?;

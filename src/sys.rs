@@ -13,7 +13,7 @@ use core::{ffi::c_void, ptr::NonNull};
 use kernel::{
     bindings,
     error::from_err_ptr,
-    ffi::c_int,
+    ffi::{c_int, c_long},
     prelude::*,
     str::CStr,
     sync::{Arc, Completion},
@@ -126,8 +126,8 @@ impl KThread {
             match prio {
                 Priority::Fifo => bindings::sched_set_fifo(task),
                 Priority::FifoLow => bindings::sched_set_fifo_low(task),
-                // CAST: Clamped to -20..=19, representable in any C long.
-                Priority::Nice(n) => bindings::set_user_nice(task, n.clamp(-20, 19) as _),
+                // CAST: Clamped to -20..=19, representable in a C long.
+                Priority::Nice(n) => bindings::set_user_nice(task, n.clamp(-20, 19) as c_long),
             }
         }
     }
@@ -314,6 +314,11 @@ struct Start<F> {
     done: Arc<Completion>,
 }
 
+/// Thread function of [`spawn`].
+///
+/// # Safety
+///
+/// `data` must come from `KBox::into_raw` of a `Start<F>` and not be used again.
 unsafe extern "C" fn closure_thread<F: FnOnce() + Send + 'static>(data: *mut c_void) -> c_int {
     // SAFETY: `data` came from `KBox::into_raw` in `spawn` and is consumed only here.
     let start = unsafe { KBox::from_raw(data.cast::<Start<F>>()) };
@@ -342,7 +347,13 @@ pub fn spawn<F: FnOnce() + Send + 'static>(name: &CStr, cpu: Option<u32>, f: F) 
     // once and never stopped before `done` completes (see `Thread::join`), so
     // `closure_thread` always runs and frees it.
     let thread = unsafe {
-        KThread::run(closure_thread::<F>, raw.cast(), name, cpu, Priority::Nice(0))
+        KThread::run(
+            closure_thread::<F>,
+            raw.cast(),
+            name,
+            cpu,
+            Priority::Nice(0),
+        )
     };
     match thread {
         Ok(t) => Ok(Thread {

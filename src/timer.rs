@@ -181,8 +181,10 @@ impl<T: TimerAction> TimerEventSource<T> {
             core.cancel_hrtimer();
             let generation = core.generation.fetch_add(1, Relaxed) + 1;
             core.armed.store(generation, Relaxed);
-            core.deadline_ns
-                .store(sys::now_ns() + (deadline - Instant::now()).as_nanos(), Relaxed);
+            core.deadline_ns.store(
+                sys::now_ns() + (deadline - Instant::now()).as_nanos(),
+                Relaxed,
+            );
             let handle = core.clone().start(deadline);
             *core.handle.lock() = Some(handle);
         })

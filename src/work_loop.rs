@@ -294,7 +294,8 @@ impl LoopInner {
         self.gate_owner.store(0, Relaxed);
         self.gate_cv.notify_all();
 
-        let mut jiffies = timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
+        let mut jiffies =
+            timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
         let outcome: Result<SleepResult> = loop {
             let state = st
                 .sleepers
@@ -464,6 +465,12 @@ impl LoopInner {
     }
 }
 
+/// Thread function of a work loop.
+///
+/// # Safety
+///
+/// `data` must be the pointer `WorkLoop::new` obtained from `Arc::into_raw`, valid
+/// until the thread was stopped.
 unsafe extern "C" fn loop_thread(data: *mut c_void) -> c_int {
     // SAFETY: `data` came from `Arc::into_raw` in `WorkLoop::new`; that reference is
     // only released after `KThread::stop` returned, i.e. after this function returned.

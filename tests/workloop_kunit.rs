@@ -45,8 +45,8 @@ mod tests {
         time::{
             delay::{fsleep, udelay},
             hrtimer::{
-                HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
-                HrTimerRestart, RelativeMode,
+                HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer, HrTimerRestart,
+                RelativeMode,
             },
             Delta, Instant, Monotonic,
         },
@@ -155,7 +155,11 @@ mod tests {
     type CountingSource = SoftwareEventSource<Counting>;
 
     fn counting(name: &'static CStr, probe: &Arc<Probe>, spin_us: i64) -> Result<CountingSource> {
-        SoftwareEventSource::new(name, SourceOptions::default(), Counting::new(probe, spin_us))
+        SoftwareEventSource::new(
+            name,
+            SourceOptions::default(),
+            Counting::new(probe, spin_us),
+        )
     }
 
     #[test]
@@ -268,7 +272,10 @@ mod tests {
     impl HrTimerCallback for IrqSignaller {
         type Pointer<'a> = Arc<Self>;
 
-        fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        fn run(
+            this: ArcBorrow<'_, Self>,
+            mut ctx: HrTimerCallbackContext<'_, Self>,
+        ) -> HrTimerRestart {
             this.signal.signal();
             if this.remaining.fetch_sub(1, Relaxed) > 1 {
                 ctx.forward_now(Delta::from_micros(50));
@@ -393,9 +400,8 @@ mod tests {
     fn gate_is_recursive() -> Result {
         let lp = new_loop(c"wl-recursive")?;
         assert!(!lp.in_gate());
-        let depth3 = lp.run_action(|_g1| {
-            lp.run_action(|_g2| lp.run_action(|_g3| lp.in_gate()))
-        })???;
+        let depth3 =
+            lp.run_action(|_g1| lp.run_action(|_g2| lp.run_action(|_g3| lp.in_gate())))???;
         assert!(depth3);
         // Still held by the outer levels while they unwind, released at the end.
         let outer = lp.run_action(|_g| {

@@ -54,8 +54,7 @@ use kernel::{
 };
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptEventSource,
-    InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource,
-    WorkLoop,
+    InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
 };
 
 /// Register offsets of the edu device (BAR0; 32-bit accesses below 0x80).
@@ -383,7 +382,11 @@ impl fmt::Debug for Info {
         writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
         writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
         writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
-        write!(f, "fact_lost_irq_recovered: {}", c.fact_recovered.load(Relaxed))
+        write!(
+            f,
+            "fact_lost_irq_recovered: {}",
+            c.fact_recovered.load(Relaxed)
+        )
     }
 }
 
@@ -481,7 +484,8 @@ impl EduDevice {
         }
         let bar = bar.into_devres()?;
 
-        let alloc = |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
+        let alloc =
+            |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
         let (vectors, msi) = match mode {
             IrqMode::Msi => (alloc(pci::IrqType::Msi), true),
             IrqMode::Intx => (alloc(pci::IrqType::Intx), false),
@@ -562,7 +566,10 @@ impl EduDevice {
                 dir.write_callback_file(c"raise", Raise(engine.clone()), &raise_write),
                 GFP_KERNEL,
             );
-            let info = KBox::pin_init(dir.read_only_file(c"info", Info(engine.clone())), GFP_KERNEL);
+            let info = KBox::pin_init(
+                dir.read_only_file(c"info", Info(engine.clone())),
+                GFP_KERNEL,
+            );
             (dir, raise, info)
         });
         let debugfs = match debugfs {
@@ -687,7 +694,10 @@ impl MiscDevice for EduFile {
             return Err(ENODEV);
         }
         me.requests.lock().push(req.clone(), GFP_KERNEL)?;
-        let submitted = e.gate.run_action(|g| e.submit(g, req.clone())).and_then(|r| r);
+        let submitted = e
+            .gate
+            .run_action(|g| e.submit(g, req.clone()))
+            .and_then(|r| r);
         if let Err(err) = submitted {
             me.requests.lock().retain(|r| !Arc::ptr_eq(r, &req));
             return Err(err);
@@ -788,17 +798,26 @@ impl InPlaceModule for EduModule {
         pin_init::pin_init_scope(move || {
             let mode = *module_parameters::irq_mode.value();
             if IrqMode::try_from(mode).is_err() {
-                pr_err!("edu: irq_mode={} is invalid: use 0 (auto), 1 (INTx) or 2 (MSI)\n", mode);
+                pr_err!(
+                    "edu: irq_mode={} is invalid: use 0 (auto), 1 (INTx) or 2 (MSI)\n",
+                    mode
+                );
                 return Err(EINVAL);
             }
             let filter = *module_parameters::filter.value();
             if filter > 1 {
-                pr_err!("edu: filter={} is invalid: use 1 (filter) or 0 (plain)\n", filter);
+                pr_err!(
+                    "edu: filter={} is invalid: use 1 (filter) or 0 (plain)\n",
+                    filter
+                );
                 return Err(EINVAL);
             }
             let timeout = *module_parameters::fact_timeout_ms.value();
             if timeout == 0 || timeout > 10_000 {
-                pr_err!("edu: fact_timeout_ms={} is invalid: use 1..=10000\n", timeout);
+                pr_err!(
+                    "edu: fact_timeout_ms={} is invalid: use 1..=10000\n",
+                    timeout
+                );
                 return Err(EINVAL);
             }
             // SAFETY: Module init: no probe runs yet.
