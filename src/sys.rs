@@ -387,3 +387,12 @@ impl Drop for Thread {
         self.reap();
     }
 }
+
+/// Cancels a work item and waits until it is neither pending nor running
+/// (`cancel_work_sync`); kernel 7.2's `workqueue` has no safe form of it.
+/// Returns whether it was pending. Process context; may sleep.
+pub fn cancel_work_sync<T: ?Sized, const ID: u64>(work: &kernel::workqueue::Work<T, ID>) -> bool {
+    // SAFETY: `work` is a live, initialized work item, so `raw_get` yields a valid
+    // `work_struct` for the duration of the call.
+    unsafe { bindings::cancel_work_sync(kernel::workqueue::Work::raw_get(work)) }
+}

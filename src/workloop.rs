@@ -47,7 +47,7 @@ pub use filter::{FilterContext, FilterResult};
 pub use gate_cell::{GateCell, GateRef};
 pub use interrupt::{InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
-pub use sys::{spawn, Priority, Thread};
+pub use sys::{cancel_work_sync, spawn, Priority, Thread};
 pub use timer::{TimerAction, TimerEventSource};
 pub use work_loop::{Gate, LoopOptions, SleepResult, WorkLoop};
 
