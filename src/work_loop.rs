@@ -102,16 +102,10 @@ struct Sleeper {
     state: SleeperState,
 }
 
-/// Gate state, protected by `LoopInner::gate`.
+/// Gate state that only matters when someone waits, protected by `LoopInner::gate`
+/// (the mutex of the gate's condition variable). Ownership itself is the atomic
+/// `LoopInner::gate_owner`, so an uncontended close/open takes no lock.
 struct GateState {
-    /// Task that holds the gate (`sys::current_task_id`), 0 if none.
-    owner: usize,
-    /// Recursion depth of the owner.
-    depth: u32,
-    /// Threads waiting in `close`.
-    waiters: u32,
-    /// Set by `stop`: new entries are refused.
-    closed: bool,
     next_sleeper: u64,
     sleepers: KVec<Sleeper>,
 }
@@ -120,8 +114,14 @@ struct GateState {
 ///
 /// # Invariants
 ///
-/// - `gate_owner` mirrors `GateState::owner` and is written only by the task that
-///   acquires or releases the gate, so a task reading its own id there holds the gate.
+/// - `gate_owner` is the task holding the gate (0: free). It is set from 0 only by a
+///   compare-exchange of the acquiring task and cleared only by the owner, so a task
+///   that reads its own id there holds the gate. `gate_depth` is written only by the
+///   owner.
+/// - A task waiting for the gate increments `gate_waiters` (full ordering) before it
+///   tries the compare-exchange, and a releasing owner clears `gate_owner` (full
+///   ordering) before it reads `gate_waiters`: either the waiter sees the gate free,
+///   or the owner sees the waiter and notifies it under the mutex.
 /// - While the thread runs, the `WorkLoop` that created it holds a reference to
 ///   this value, so the thread's pointer to it stays valid (see [`WorkLoop::stop`]).
 #[pin_data]
@@ -136,6 +136,10 @@ pub struct LoopInner {
     /// Thread identity for `on_thread`, 0 once stopped.
     thread_id: Atomic<usize>,
     gate_owner: Atomic<usize>,
+    gate_depth: Atomic<u32>,
+    gate_waiters: Atomic<u32>,
+    /// Set by `stop`: new entries are refused.
+    gate_closed: AtomicFlag,
     #[pin]
     gate: Mutex<GateState>,
     #[pin]
@@ -158,11 +162,10 @@ impl LoopInner {
             stopping: AtomicFlag::new(false),
             thread_id: Atomic::new(0),
             gate_owner: Atomic::new(0),
+            gate_depth: Atomic::new(0),
+            gate_waiters: Atomic::new(0),
+            gate_closed: AtomicFlag::new(false),
             gate <- new_mutex!(GateState {
-                owner: 0,
-                depth: 0,
-                waiters: 0,
-                closed: false,
                 next_sleeper: 1,
                 sleepers: KVec::new(),
             }),
@@ -203,65 +206,82 @@ impl LoopInner {
         self.stopping.load(Acquire)
     }
 
+    /// Tries to become the owner of a free gate.
+    #[inline]
+    fn try_acquire(&self, me: usize) -> bool {
+        if self.gate_owner.cmpxchg(0, me, Full).is_ok() {
+            self.gate_depth.store(1, Relaxed);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Waits on the condition variable until `cond` holds. `cond` runs with the
+    /// mutex held, while counted as a gate waiter (see the type invariants).
+    fn wait_as_gate_waiter(&self, mut cond: impl FnMut(&mut GateState) -> bool) {
+        let mut st = self.gate.lock();
+        self.gate_waiters.fetch_add(1, Full);
+        while !cond(&mut st) {
+            self.gate_cv.wait(&mut st);
+        }
+        self.gate_waiters.fetch_sub(1, Full);
+    }
+
     /// Takes the gate (recursively). Process context; may sleep.
     ///
     /// Fails with `ENODEV` once the loop is stopped, unless the caller already holds
     /// the gate.
     pub(crate) fn close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
         let me = sys::current_task_id();
-        let mut st = this.gate.lock();
-        if st.owner == me {
-            st.depth += 1;
-            drop(st);
+        if this.gate_owner.load(Relaxed) == me {
+            this.gate_depth.fetch_add(1, Relaxed);
             return Ok(Gate::new(this));
         }
-        while st.owner != 0 && !st.closed {
-            st.waiters += 1;
-            this.gate_cv.wait(&mut st);
-            st.waiters -= 1;
-        }
-        if st.closed {
+        if this.gate_closed.load(Acquire) {
             return Err(ENODEV);
         }
-        st.owner = me;
-        st.depth = 1;
-        // INVARIANT: Written by the acquiring task.
-        this.gate_owner.store(me, Relaxed);
-        drop(st);
-        Ok(Gate::new(this))
+        if !this.try_acquire(me) {
+            this.wait_as_gate_waiter(|_| this.gate_closed.load(Acquire) || this.try_acquire(me));
+        }
+        let gate = Gate::new(this);
+        if this.gate_owner.load(Relaxed) != me {
+            // Woken because the loop stopped; `gate` must not be released.
+            core::mem::forget(gate);
+            return Err(ENODEV);
+        }
+        if this.gate_closed.load(Acquire) {
+            // Lost the race with `stop`: give the gate back (on drop).
+            return Err(ENODEV);
+        }
+        Ok(gate)
     }
 
     /// Takes the gate only if that needs no waiting.
     pub(crate) fn try_close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
         let me = sys::current_task_id();
-        let mut st = this.gate.try_lock().ok_or(EBUSY)?;
-        if st.owner == me {
-            st.depth += 1;
-        } else if st.closed {
-            return Err(ENODEV);
-        } else if st.owner != 0 {
-            return Err(EBUSY);
-        } else {
-            st.owner = me;
-            st.depth = 1;
-            // INVARIANT: Written by the acquiring task.
-            this.gate_owner.store(me, Relaxed);
+        if this.gate_owner.load(Relaxed) == me {
+            this.gate_depth.fetch_add(1, Relaxed);
+            return Ok(Gate::new(this));
         }
-        drop(st);
+        if this.gate_closed.load(Acquire) {
+            return Err(ENODEV);
+        }
+        if !this.try_acquire(me) {
+            return Err(EBUSY);
+        }
         Ok(Gate::new(this))
     }
 
     fn open_gate(&self) {
-        let mut st = self.gate.lock();
-        st.depth -= 1;
-        if st.depth == 0 {
-            st.owner = 0;
-            // INVARIANT: Written by the releasing task.
-            self.gate_owner.store(0, Relaxed);
-            // Sleepers wait on the same condition variable and also need a free gate.
-            let wake = st.waiters != 0 || !st.sleepers.is_empty() || st.closed;
-            drop(st);
-            if wake {
+        let depth = self.gate_depth.load(Relaxed) - 1;
+        self.gate_depth.store(depth, Relaxed);
+        if depth == 0 {
+            // Full ordering: pairs with a waiter's increment of `gate_waiters`.
+            self.gate_owner.xchg(0, Full);
+            if self.gate_waiters.load(Relaxed) != 0 {
+                // Taking the mutex orders this notify after a waiter's check.
+                drop(self.gate.lock());
                 self.gate_cv.notify_all();
             }
         }
@@ -269,13 +289,13 @@ impl LoopInner {
 
     fn sleep(&self, event: usize, tag: usize, timeout: Option<Delta>) -> Result<SleepResult> {
         let me = sys::current_task_id();
-        let mut st = self.gate.lock();
-        if st.owner != me {
+        if self.gate_owner.load(Relaxed) != me {
             return Err(EPERM);
         }
-        if st.closed {
+        if self.gate_closed.load(Acquire) {
             return Err(ENODEV);
         }
+        let mut st = self.gate.lock();
         let id = st.next_sleeper;
         st.next_sleeper += 1;
         st.sleepers.push(
@@ -288,14 +308,14 @@ impl LoopInner {
             GFP_KERNEL,
         )?;
         // Release every recursion level.
-        let depth = st.depth;
-        st.owner = 0;
-        st.depth = 0;
-        self.gate_owner.store(0, Relaxed);
+        let depth = self.gate_depth.load(Relaxed);
+        self.gate_depth.store(0, Relaxed);
+        self.gate_owner.xchg(0, Full);
         self.gate_cv.notify_all();
 
-        let mut jiffies =
-            timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
+        // CAST: Clamped to `0..=u32::MAX` milliseconds.
+        let mut jiffies = timeout
+            .map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
         let outcome: Result<SleepResult> = loop {
             let state = st
                 .sleepers
@@ -320,18 +340,13 @@ impl LoopInner {
                 },
             }
         };
-        st.sleepers.retain(|s| s.id != id);
-        // Reacquire the gate at the saved depth; allowed even while closing so that
-        // the sleeper's caller can finish and leave the gate.
-        while st.owner != 0 {
-            st.waiters += 1;
-            self.gate_cv.wait(&mut st);
-            st.waiters -= 1;
-        }
-        st.owner = me;
-        st.depth = depth;
-        // INVARIANT: Written by the acquiring task.
-        self.gate_owner.store(me, Relaxed);
+        drop(st);
+        // Take the gate back at the saved depth; allowed even while the loop stops,
+        // so that the sleeper's caller can finish and leave the gate. The sleeper
+        // stays listed until it owns the gate again, so `stop` waits for it.
+        self.wait_as_gate_waiter(|_| self.gate_owner.cmpxchg(0, me, Full).is_ok());
+        self.gate_depth.store(depth, Relaxed);
+        self.gate.lock().sleepers.retain(|s| s.id != id);
         outcome
     }
 
@@ -368,12 +383,7 @@ impl LoopInner {
 
     /// Waits (not holding the gate) until `cond` holds with the gate free.
     pub(crate) fn wait_gate_idle(&self, cond: impl Fn() -> bool) {
-        let mut st = self.gate.lock();
-        while !(st.owner == 0 && cond()) {
-            st.waiters += 1;
-            self.gate_cv.wait(&mut st);
-            st.waiters -= 1;
-        }
+        self.wait_as_gate_waiter(|_| self.gate_owner.load(Relaxed) == 0 && cond());
     }
 
     pub(crate) fn notify_gate(&self) {
@@ -770,10 +780,7 @@ impl WorkLoop {
         lp.thread_id.store(0, Relaxed);
         // 2. Refuse new gate entries, fail sleepers, and wait for every thread that
         //    is still inside the gate (a `run_action` or a woken sleeper) to leave.
-        {
-            let mut st = lp.gate.lock();
-            st.closed = true;
-        }
+        lp.gate_closed.store(true, Release);
         lp.abort_sleepers(0);
         lp.wait_gate_idle(|| true);
         lp.wait_until_no_sleepers();
@@ -790,12 +797,7 @@ impl WorkLoop {
 
 impl LoopInner {
     fn wait_until_no_sleepers(&self) {
-        let mut st = self.gate.lock();
-        while !(st.owner == 0 && st.sleepers.is_empty()) {
-            st.waiters += 1;
-            self.gate_cv.wait(&mut st);
-            st.waiters -= 1;
-        }
+        self.wait_as_gate_waiter(|st| self.gate_owner.load(Relaxed) == 0 && st.sleepers.is_empty());
     }
 }
 
