@@ -20,11 +20,11 @@ if "WL-BENCH-END" not in lines:
     sys.exit("error: the benchmark did not complete: see " + log)
 rows = {}
 for l in lines:
-    m = re.match(r"BENCH mode=(\d) placement=(\w+) samples=(\d+) p50=(\d+) p99=(\d+) max=(\d+) tp=(\d+) (\d+) (\d+)", l)
+    m = re.match(r"BENCH mode=(\d) placement=(\w+) samples=(\d+) p50=(\d+) p99=(\d+) max=(\d+) wake50=(\d+) tp=(\d+) (\d+) (\d+)", l)
     if m:
         mode, pl = int(m[1]), m[2]
-        n, ns, lost = int(m[7]), int(m[8]), int(m[9])
-        rows[(mode, pl)] = dict(samples=int(m[3]), p50=int(m[4]), p99=int(m[5]), mx=int(m[6]),
+        n, ns, lost = int(m[8]), int(m[9]), int(m[10])
+        rows[(mode, pl)] = dict(samples=int(m[3]), p50=int(m[4]), p99=int(m[5]), mx=int(m[6]), wake=int(m[7]),
                                 ips=n * 1e9 / ns if ns else 0.0, lost=lost)
 status = [l for l in lines if l.startswith("BENCH-STATUS")]
 names = {0: "work loop", 1: "threaded IRQ", 2: "workqueue"}
@@ -32,12 +32,12 @@ if len(rows) != 6:
     sys.exit("error: expected 6 result rows, got %d: see %s" % (len(rows), log))
 text = []
 text.append("raise -> bottom half latency (us) and sustained throughput, QEMU TCG, one boot")
-text.append("%-12s %-9s %7s %8s %8s %9s %10s %5s" % ("approach", "placement", "samples", "p50", "p99", "max", "irq/s", "lost"))
+text.append("%-12s %-9s %7s %8s %8s %9s %10s %10s %5s" % ("approach", "placement", "samples", "p50", "p99", "max", "top->bh p50", "irq/s", "lost"))
 for pl in ("same", "cross"):
     for mode in (0, 1, 2):
         r = rows[(mode, pl)]
-        text.append("%-12s %-9s %7d %8.1f %8.1f %9.1f %10.0f %5d" % (
-            names[mode], pl, r["samples"], r["p50"] / 1e3, r["p99"] / 1e3, r["mx"] / 1e3, r["ips"], r["lost"]))
+        text.append("%-12s %-9s %7d %8.1f %8.1f %9.1f %10.1f %10.0f %5d" % (
+            names[mode], pl, r["samples"], r["p50"] / 1e3, r["p99"] / 1e3, r["mx"] / 1e3, r["wake"] / 1e3, r["ips"], r["lost"]))
 text.append("")
 text.append("ratios (work loop / other; latency: lower is better, throughput: higher is better)")
 ratios = {}

@@ -18,7 +18,7 @@
 //! [`CommandGate`]: super::CommandGate
 
 use super::{
-    stats::SourceStats,
+    stats::{bump, SourceStats},
     work_loop::{Gate, LoopInner},
 };
 use core::fmt;
@@ -348,9 +348,9 @@ pub(crate) fn deliver_counted(
     counter.consume(snapshot);
     // CAST: Elapsed monotonic time is non-negative.
     let ns = (super::sys::now_ns() - start).max(0) as u64;
-    stats.actions.add(1, Relaxed);
-    stats.delivered.add(u64::from(count), Relaxed);
-    stats.action_ns.add(ns, Relaxed);
+    bump(&stats.actions, 1);
+    bump(&stats.delivered, u64::from(count));
+    bump(&stats.action_ns, ns);
     gate.account_action(ns);
 }
 

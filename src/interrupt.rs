@@ -50,7 +50,7 @@ use super::{
         Timestamps,
     },
     filter::{FilterContext, FilterResult},
-    stats::SourceStats,
+    stats::{bump, SourceStats},
     sys::{self, IrqLine},
     work_loop::Gate,
     SourceOptions,
@@ -139,7 +139,7 @@ impl<T: InterruptHandler> IntCore<T> {
             // flag, so its `enable_irq` always follows this `disable_irq_nosync`.
             self.line.disable_nosync();
             self.auto_masked.store(1, Release);
-            self.base.stats.auto_disable_cycles.add(1, Relaxed);
+            bump(&self.base.stats.auto_disable_cycles, 1);
         }
         self.ts.record();
         self.counter.produce();
@@ -158,11 +158,11 @@ impl<T: InterruptHandler> IntCore<T> {
         };
         match self.handler.filter(&ctx) {
             FilterResult::NotMine => {
-                self.base.stats.not_mine.add(1, Relaxed);
+                bump(&self.base.stats.not_mine, 1);
                 IrqReturn::None
             }
             FilterResult::Handled => {
-                self.base.stats.handled_in_filter.add(1, Relaxed);
+                bump(&self.base.stats.handled_in_filter, 1);
                 IrqReturn::Handled
             }
             FilterResult::Schedule => {

@@ -16,9 +16,12 @@ use kernel::{
     ffi::{c_int, c_long},
     prelude::*,
     str::CStr,
-    sync::{Arc, Completion},
-    task::Task,
-    types::Opaque, //
+    sync::{
+        atomic::{Acquire, Atomic, Release},
+        barrier::smp_mb,
+        rcu, Arc, Completion,
+    },
+    task::Task, //
 };
 
 /// Monotonic time in nanoseconds (`ktime_get()`).
@@ -162,52 +165,84 @@ pub(crate) fn kthread_should_stop() -> bool {
     unsafe { bindings::kthread_should_stop() }
 }
 
-/// A wake-up event: a C `struct completion` used as a counting semaphore.
+/// Wakes one kernel thread from any context, hard IRQ included.
 ///
-/// `complete` is callable from any context including hard IRQ; the wait takes the
-/// decision to sleep under the completion's IRQ-safe lock, so a `complete` that
-/// races with the wait is never lost.
+/// The sleeping side is [`sleep_unless`]: together they are the lock-free protocol
+/// Linux's own IRQ threads use (`irq_wait_for_interrupt`): the sleeper publishes
+/// "about to sleep" (task state, full barrier) before it checks for work, the
+/// waker publishes work (full barrier) before it wakes, so one of them always sees
+/// the other and no wake-up is lost.
 ///
 /// # Invariants
 ///
-/// `inner` was initialized by `init_completion`.
-#[pin_data]
-pub(crate) struct WakeEvent {
-    #[pin]
-    inner: Opaque<bindings::completion>,
+/// `task` is null or points to a task whose reference is held by a [`KThread`]
+/// until [`TaskWaker::clear`] returned; readers dereference it only inside an RCU
+/// read-side section, and `clear` waits for a grace period.
+pub(crate) struct TaskWaker {
+    task: Atomic<*mut bindings::task_struct>,
 }
 
-// SAFETY: A completion is designed to be signalled and waited on from any thread.
-unsafe impl Send for WakeEvent {}
-// SAFETY: All operations go through the completion's internal lock.
-unsafe impl Sync for WakeEvent {}
-
-impl WakeEvent {
-    /// Creates an initializer for an event with no pending wake-up.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            // INVARIANT: `init_completion` initializes the completion in place.
-            inner <- Opaque::ffi_init(|slot: *mut bindings::completion| {
-                // SAFETY: `slot` is valid for writes for the lifetime of the pinned value.
-                unsafe { bindings::init_completion(slot) };
-            }),
-        })
+impl TaskWaker {
+    /// A waker with no thread yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            task: Atomic::new(core::ptr::null_mut()),
+        }
     }
 
-    /// Records one wake-up and wakes a waiter. Any context.
+    /// Sets the thread to wake.
+    pub(crate) fn set(&self, thread: &KThread) {
+        // INVARIANT: `thread` holds a reference until it is stopped, and its owner
+        // calls `clear` before stopping it.
+        self.task.store(thread.task.as_ptr(), Release);
+    }
+
+    /// Wakes the thread if it sleeps. Any context; never sleeps.
     #[inline]
-    pub(crate) fn signal(&self) {
-        // SAFETY: The completion is initialized (type invariant) and pinned.
-        unsafe { bindings::complete(self.inner.get()) };
+    pub(crate) fn wake(&self) {
+        let _rcu = rcu::read_lock();
+        let task = self.task.load(Acquire);
+        if !task.is_null() {
+            // SAFETY: By the type invariant `task` is alive inside this RCU section.
+            unsafe { bindings::wake_up_process(task) };
+        }
     }
 
-    /// Sleeps (interruptibly, so an idle thread does not count as hung) until a
-    /// wake-up is recorded, and consumes it.
-    pub(crate) fn wait(&self) {
-        // SAFETY: The completion is initialized (type invariant) and pinned. A kernel
-        // thread ignores signals, so the call only returns after a `complete`.
-        unsafe { bindings::wait_for_completion_interruptible(self.inner.get()) };
+    /// Forgets the thread and waits until no `wake` can still use it. May sleep.
+    pub(crate) fn clear(&self) {
+        self.task.store(core::ptr::null_mut(), Release);
+        // SAFETY: Process context; waits for every RCU read-side section.
+        unsafe { bindings::synchronize_rcu() };
     }
+}
+
+/// Puts the calling kernel thread to sleep unless `has_work()` is already true;
+/// returns when woken (by [`TaskWaker::wake`] or `kthread_stop`). `has_work` must
+/// not sleep.
+pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
+    let task = Task::current_raw();
+    // SAFETY: `current` is a live task. Writing its own state followed by a full
+    // barrier is `set_current_state(TASK_INTERRUPTIBLE)` (a C macro).
+    unsafe {
+        core::ptr::write_volatile(
+            core::ptr::addr_of_mut!((*task).__state),
+            bindings::TASK_INTERRUPTIBLE,
+        )
+    };
+    smp_mb();
+    if has_work() {
+        // SAFETY: As above: `__set_current_state(TASK_RUNNING)`.
+        unsafe {
+            core::ptr::write_volatile(
+                core::ptr::addr_of_mut!((*task).__state),
+                bindings::TASK_RUNNING,
+            )
+        };
+        return;
+    }
+    // SAFETY: Process context, no locks held; the waker sets the state back to
+    // running.
+    unsafe { bindings::schedule() };
 }
 
 /// Control of one Linux IRQ line this library has requested.

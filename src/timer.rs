@@ -13,7 +13,7 @@
 
 use super::{
     event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
-    stats::SourceStats,
+    stats::{bump, SourceStats},
     sys,
     work_loop::{Gate, LoopInner},
 };
@@ -112,9 +112,9 @@ impl<T: TimerAction> EventSource for TimerCore<T> {
         self.handler.action(gate);
         // CAST: Elapsed monotonic time is non-negative.
         let ns = (sys::now_ns() - start).max(0) as u64;
-        self.base.stats.actions.add(1, Relaxed);
-        self.base.stats.delivered.add(1, Relaxed);
-        self.base.stats.action_ns.add(ns, Relaxed);
+        bump(&self.base.stats.actions, 1);
+        bump(&self.base.stats.delivered, 1);
+        bump(&self.base.stats.action_ns, ns);
         gate.account_action(ns);
         false
     }

@@ -21,12 +21,15 @@
 //!
 //! # Signalling without lost wake-ups
 //!
-//! [`LoopInner::signal_work_available`] sets the `work` flag and, only when it
-//! was clear, records a wake-up on a C `struct completion` (callable from hard
-//! IRQ). The thread clears `work` *before* each pass and then waits on the
-//! completion; the completion decides to sleep under its own IRQ-safe lock and
-//! counts wake-ups, so a signal that lands during a pass (after the clear)
-//! always produces another pass. Passes repeat while a source reports more work.
+//! [`LoopInner::signal_work_available`] sets the `work` flag (full barrier) and,
+//! only when it was clear, wakes the thread (`wake_up_process`, callable from hard
+//! IRQ). The thread clears `work` *before* each pass; to sleep it first marks
+//! itself sleeping (task state, full barrier), then checks `work` once more and
+//! only then schedules. This is the lock-free protocol Linux's own IRQ threads use
+//! (`irq_wait_for_interrupt`): the signaller and the thread each publish before
+//! they look, so at least one sees the other, and a signal that lands during a pass
+//! (after the clear) always produces another pass. Passes repeat while a source
+//! reports more work.
 //!
 //! # Stopping
 //!
@@ -37,7 +40,7 @@
 
 use super::{
     event_source::{AsEventSource, EventSource},
-    stats::LoopStats,
+    stats::{bump, LoopStats},
     sys::{self, KThread},
     Priority,
 };
@@ -127,8 +130,8 @@ struct GateState {
 #[pin_data]
 pub struct LoopInner {
     name: CString,
-    #[pin]
-    wake: sys::WakeEvent,
+    /// Wakes the loop's thread.
+    waker: sys::TaskWaker,
     /// Work-to-do flag: set by signallers, cleared by the thread before a pass.
     work: Atomic<u32>,
     /// Set when `stop` begins; the thread exits at the next source boundary.
@@ -157,7 +160,7 @@ impl LoopInner {
         let name = name.to_cstring()?;
         Ok(try_pin_init!(Self {
             name,
-            wake <- sys::WakeEvent::new(),
+            waker: sys::TaskWaker::new(),
             work: Atomic::new(0),
             stopping: AtomicFlag::new(false),
             thread_id: Atomic::new(0),
@@ -188,7 +191,7 @@ impl LoopInner {
         // Full ordering: whatever the caller produced before this call is visible to
         // the pass that follows the thread's own `xchg(0)` of `work`.
         if self.work.xchg(1, Full) == 0 {
-            self.wake.signal();
+            self.waker.wake();
         }
     }
 
@@ -314,8 +317,8 @@ impl LoopInner {
         self.gate_cv.notify_all();
 
         // CAST: Clamped to `0..=u32::MAX` milliseconds.
-        let mut jiffies = timeout
-            .map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
+        let mut jiffies =
+            timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
         let outcome: Result<SleepResult> = loop {
             let state = st
                 .sleepers
@@ -433,7 +436,7 @@ impl LoopInner {
         let Ok(gate) = Self::close_gate(this) else {
             return false;
         };
-        this.stats.passes.add(1, Relaxed);
+        bump(&this.stats.passes, 1);
         this.restart.store(false, Relaxed);
         let mut more = false;
         let mut i = 0;
@@ -465,12 +468,12 @@ impl LoopInner {
             if this.is_stopping() {
                 break;
             }
-            this.wake.wait();
-            this.stats.wakeups.add(1, Relaxed);
+            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || this.is_stopping());
+            bump(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
         while !sys::kthread_should_stop() {
-            this.wake.wait();
+            sys::sleep_unless(sys::kthread_should_stop);
         }
     }
 }
@@ -641,6 +644,7 @@ impl WorkLoop {
             }
         };
         inner.thread_id.store(thread.id(), Relaxed);
+        inner.waker.set(&thread);
         let stats_file = match &inner.debugfs {
             Some(d) => Some(KBox::pin_init(
                 d.read_only_file(c"stats", LoopStatsFile(inner.clone())),
@@ -775,7 +779,8 @@ impl WorkLoop {
                 s.base().set_enabled(false);
             }
         }
-        lp.wake.signal();
+        lp.waker.wake();
+        lp.waker.clear();
         thread.stop();
         lp.thread_id.store(0, Relaxed);
         // 2. Refuse new gate entries, fail sleepers, and wait for every thread that

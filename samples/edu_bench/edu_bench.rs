@@ -14,7 +14,8 @@
 //! and how many interrupts it has seen. debugfs `edu_bench/`:
 //!
 //! - `latency`: write N: N times, take a timestamp, raise an interrupt, sleep
-//!   until the bottom half ran; read: one latency in nanoseconds per line.
+//!   until the bottom half ran; read: one line per sample, raise-to-bottom-half
+//!   and top-half-to-bottom-half latency in nanoseconds.
 //! - `throughput`: write N: raise N interrupts back to back (each after the top
 //!   half acknowledged the previous one); read: `N elapsed_ns lost`.
 //! - `irq`: read: the Linux IRQ number (to pin it).
@@ -62,14 +63,17 @@ struct Bench {
     produced: Atomic<u64>,
     /// Interrupts accounted by the bottom half.
     consumed: Atomic<u64>,
-    /// `ktime_get` at the start of the latest bottom half.
+    /// Time of the latest bottom half's start.
     bh_ns: Atomic<i64>,
+    /// Time of the latest top half.
+    th_ns: Atomic<i64>,
     /// Bottom half waits for `consumed` to reach this, then completes `done`.
     target: Atomic<u64>,
     #[pin]
     done: Mutex<Option<Arc<Completion>>>,
+    /// Pairs (raise to bottom half, top half to bottom half), nanoseconds.
     #[pin]
-    latencies: Mutex<KVec<i64>>,
+    latencies: Mutex<KVec<(i64, i64)>>,
     #[pin]
     throughput: Mutex<(u64, i64, u64)>,
     irq: Atomic<u32>,
@@ -102,6 +106,7 @@ impl Bench {
             return false;
         }
         bar.write32(status, IRQ_ACK);
+        self.th_ns.store(self.now_ns(), Relaxed);
         self.produced.add(1, Relaxed);
         true
     }
@@ -142,7 +147,8 @@ impl Bench {
             let t0 = self.now_ns();
             self.raise()?;
             done.wait_for_completion();
-            samples.push(self.bh_ns.load(Relaxed) - t0, GFP_KERNEL)?;
+            let bh = self.bh_ns.load(Relaxed);
+            samples.push((bh - t0, bh - self.th_ns.load(Relaxed)), GFP_KERNEL)?;
         }
         *self.latencies.lock() = samples;
         Ok(())
@@ -262,8 +268,8 @@ struct LatencyFile(Arc<Bench>);
 
 impl fmt::Debug for LatencyFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for ns in self.0.latencies.lock().iter() {
-            writeln!(f, "{ns}")?;
+        for (total, wake) in self.0.latencies.lock().iter() {
+            writeln!(f, "{total} {wake}")?;
         }
         Ok(())
     }
@@ -293,7 +299,9 @@ fn parse_count(reader: &mut UserSliceReader) -> Result<u32> {
         return Err(EINVAL);
     }
     reader.read_slice(&mut buf[..len])?;
-    let s = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?.trim();
+    let s = core::str::from_utf8(&buf[..len])
+        .map_err(|_| EINVAL)?
+        .trim();
     let n = s.parse::<u32>().map_err(|_| EINVAL)?;
     if n == 0 || n > MAX_SAMPLES {
         return Err(ERANGE);
@@ -380,7 +388,11 @@ fn probe(pdev: &pci::Device<Core<'_>>) -> Result<BenchDevice> {
     let mode = *module_parameters::mode.value();
     let bh_cpu = *module_parameters::bh_cpu.value();
     if mode > 2 {
-        dev_err!(pdev, "mode={} is invalid: 0 work loop, 1 threaded IRQ, 2 workqueue\n", mode);
+        dev_err!(
+            pdev,
+            "mode={} is invalid: 0 work loop, 1 threaded IRQ, 2 workqueue\n",
+            mode
+        );
         return Err(EINVAL);
     }
     if bh_cpu >= kernel::cpu::nr_cpu_ids() {
@@ -389,7 +401,9 @@ fn probe(pdev: &pci::Device<Core<'_>>) -> Result<BenchDevice> {
     }
     pdev.enable_device_mem()?;
     pdev.set_master();
-    let bar = pdev.iomap_region_sized::<REGS_END>(0, c"edu_bench")?.into_devres()?;
+    let bar = pdev
+        .iomap_region_sized::<REGS_END>(0, c"edu_bench")?
+        .into_devres()?;
     let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(pci::IrqType::Msi))?;
     let vector = *vectors.start();
     let bench = Arc::pin_init(
@@ -398,6 +412,7 @@ fn probe(pdev: &pci::Device<Core<'_>>) -> Result<BenchDevice> {
             produced: Atomic::new(0),
             consumed: Atomic::new(0),
             bh_ns: Atomic::new(0),
+            th_ns: Atomic::new(0),
             target: Atomic::new(u64::MAX),
             done <- new_mutex!(None),
             latencies <- new_mutex!(KVec::new()),
@@ -496,7 +511,10 @@ fn probe(pdev: &pci::Device<Core<'_>>) -> Result<BenchDevice> {
             ),
             GFP_KERNEL,
         )?,
-        _irq: KBox::pin_init(dir.read_only_file(c"irq", IrqFile(bench.clone())), GFP_KERNEL)?,
+        _irq: KBox::pin_init(
+            dir.read_only_file(c"irq", IrqFile(bench.clone())),
+            GFP_KERNEL,
+        )?,
         _dir: dir,
     };
     dev_info!(

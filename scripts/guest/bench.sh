@@ -7,8 +7,8 @@
 # rounds (the starting approach rotates). Prints one BENCH line per
 # (approach, placement) with latency percentiles and throughput.
 dmesg -n 1
-ROUNDS=4
-LAT_N=400
+ROUNDS=8
+LAT_N=500
 TP_N=2000
 D=/sys/kernel/debug/edu_bench
 rm -f /tmp/lat.* /tmp/tp.*
@@ -42,13 +42,15 @@ done
 for placement in same cross; do
 	for mode in 0 1 2; do
 		n=$(wc -l </tmp/lat.$mode.$placement)
-		sort -n /tmp/lat.$mode.$placement >/tmp/sorted
+		awk '{print $1}' /tmp/lat.$mode.$placement | sort -n >/tmp/sorted
 		p50=$(sed -n "$(((n + 1) / 2))p" /tmp/sorted)
 		p99=$(sed -n "$(((n * 99 + 99) / 100))p" /tmp/sorted)
 		max=$(tail -n 1 /tmp/sorted)
+		awk '{print $2}' /tmp/lat.$mode.$placement | sort -n >/tmp/sorted
+		wake50=$(sed -n "$(((n + 1) / 2))p" /tmp/sorted)
 		# throughput lines: N elapsed_ns lost
 		tp=$(awk 'NF==3 {n+=$1; ns+=$2; lost+=$3} END {printf "%d %d %d", n, ns, lost}' /tmp/tp.$mode.$placement)
-		echo "BENCH mode=$mode placement=$placement samples=$n p50=$p50 p99=$p99 max=$max tp=$tp"
+		echo "BENCH mode=$mode placement=$placement samples=$n p50=$p50 p99=$p99 max=$max wake50=$wake50 tp=$tp"
 	done
 done
 echo "BENCH-STATUS fail=$fail"
