@@ -20,7 +20,7 @@
 //! processes may use one device at once; each gets its own answers, in order.
 //!
 //! Module parameters: `irq_mode` (0 auto: MSI if available else INTx, 1 INTx,
-//! 2 MSI), `filter` (1: the filter acknowledges in the top half and schedules
+//! 2 MSI, 3 alternating per device), `filter` (1: the filter acknowledges in the top half and schedules
 //! without masking; 0: a plain source, the action acknowledges and a level line
 //! stays masked until it did), `fact_timeout_ms` (lost-interrupt fallback).
 //!
@@ -114,6 +114,8 @@ enum IrqMode {
     Auto,
     Intx,
     Msi,
+    /// MSI on even device slots, INTx on odd ones (the demo shows both).
+    Mixed,
 }
 
 impl TryFrom<u32> for IrqMode {
@@ -124,6 +126,7 @@ impl TryFrom<u32> for IrqMode {
             0 => Ok(Self::Auto),
             1 => Ok(Self::Intx),
             2 => Ok(Self::Msi),
+            3 => Ok(Self::Mixed),
             _ => Err(EINVAL),
         }
     }
@@ -484,11 +487,16 @@ impl EduDevice {
         }
         let bar = bar.into_devres()?;
 
+        let slot_guard = Slot::take().inspect_err(|_| {
+            dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
+        })?;
         let alloc =
             |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
         let (vectors, msi) = match mode {
             IrqMode::Msi => (alloc(pci::IrqType::Msi), true),
             IrqMode::Intx => (alloc(pci::IrqType::Intx), false),
+            IrqMode::Mixed if slot_guard.0 % 2 == 1 => (alloc(pci::IrqType::Intx), false),
+            IrqMode::Mixed => (alloc(pci::IrqType::Msi), true),
             IrqMode::Auto => match alloc(pci::IrqType::Msi) {
                 Ok(v) => (Ok(v), true),
                 Err(_) => (alloc(pci::IrqType::Intx), false),
@@ -504,9 +512,6 @@ impl EduDevice {
             Sharing::Shared
         };
 
-        let slot_guard = Slot::take().inspect_err(|_| {
-            dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
-        })?;
         // CAST: `slot < MAX_DEVICES`.
         let idx = slot_guard.0 as usize;
         // SAFETY: Written only at module init and exit, when no probe runs.
@@ -842,7 +847,7 @@ module! {
     params: {
         irq_mode: u32 {
             default: 0,
-            description: "0: MSI if available, else INTx; 1: INTx; 2: MSI",
+            description: "0: MSI if available, else INTx; 1: INTx; 2: MSI; 3: MSI/INTx alternating",
         },
         filter: u32 {
             default: 1,

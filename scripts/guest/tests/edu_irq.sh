@@ -6,7 +6,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 9
+ktap_plan 11
 
 # raise_all PER_DEVICE: raises on every device at once, waits.
 raise_all() {
@@ -78,6 +78,13 @@ edu_load irq_mode=2
 ktap_result msi_vectors_are_edge sh -c 'dmesg | grep -q "MSI on IRQ .*(edge, exclusive)"'
 raise_all 10000
 ktap_result msi_raises_all_delivered counts_match 10000
+edu_unload
+
+# MSI and INTx side by side.
+edu_load irq_mode=3
+ktap_result mixed_mode_has_msi_and_intx sh -c 'dmesg | grep -q "MSI on IRQ" && dmesg | grep -q "INTx on IRQ"'
+raise_all 5000
+ktap_result mixed_msi_intx_raises_all_delivered counts_match 5000
 edu_unload
 
 # Plain sources (no filter) on level INTx lines: the top half masks the line,
