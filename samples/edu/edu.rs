@@ -36,6 +36,7 @@ use kernel::{
     debugfs::{Dir, File as DebugfsFile},
     device::{Bound, Core},
     devres::Devres,
+    dma::{Coherent, Device as _, DmaMask},
     driver,
     fs::{File, Kiocb},
     io::Io,
@@ -71,9 +72,28 @@ mod regs {
     pub(crate) const IRQ_RAISE: usize = 0x60;
     /// Interrupt acknowledge: clears those status bits.
     pub(crate) const IRQ_ACK: usize = 0x64;
+    /// DMA source address (64-bit).
+    pub(crate) const DMA_SRC: usize = 0x80;
+    /// DMA destination address (64-bit).
+    pub(crate) const DMA_DST: usize = 0x88;
+    /// DMA byte count (64-bit).
+    pub(crate) const DMA_COUNT: usize = 0x90;
+    /// DMA command: bit 0 start, bit 1 direction edu -> RAM, bit 2 interrupt when done.
+    pub(crate) const DMA_CMD: usize = 0x98;
     /// Size of the register window this driver maps.
     pub(crate) const END: usize = 0x100;
 }
+
+const DMA_CMD_START: u64 = 0x1;
+const DMA_CMD_TO_RAM: u64 = 0x2;
+const DMA_CMD_IRQ: u64 = 0x4;
+/// Device-side address of the edu's 4 KiB DMA buffer.
+const EDU_DMA_WINDOW: u64 = 0x40000;
+/// Longest transfer. The window is 4096 bytes, but QEMU 7.2 aborts on a transfer
+/// that ends exactly at its end, so one byte less.
+const DMA_MAX: usize = 4095;
+/// Interrupt status bit of a finished DMA transfer.
+const IRQ_DMA: u32 = 0x100;
 
 const STATUS_COMPUTING: u32 = 0x01;
 const STATUS_IRQ_ON_FACT: u32 = 0x80;
@@ -98,6 +118,16 @@ static MISC_NAMES: [&CStr; MAX_DEVICES] = [
     c"edu0", c"edu1", c"edu2", c"edu3", c"edu4", c"edu5", c"edu6", c"edu7",
 ];
 static LOOP_NAMES: [&CStr; MAX_DEVICES] = MISC_NAMES;
+static DMA_NAMES: [&CStr; MAX_DEVICES] = [
+    c"edu0-dma",
+    c"edu1-dma",
+    c"edu2-dma",
+    c"edu3-dma",
+    c"edu4-dma",
+    c"edu5-dma",
+    c"edu6-dma",
+    c"edu7-dma",
+];
 
 /// Bitmask of used device slots (misc device and loop names).
 static SLOTS: Atomic<u32> = Atomic::new(0);
@@ -157,6 +187,16 @@ struct Counters {
     raise_timeouts: Atomic<u64>,
 }
 
+/// DMA bookkeeping, under the gate.
+struct DmaState {
+    /// A transfer is programmed and has not completed.
+    busy: bool,
+    /// Set by the action when the device signalled completion.
+    done: bool,
+    /// Bytes last copied into the device buffer (0: none).
+    stored: usize,
+}
+
 /// Per-device state shared by the interrupt handler, the timer, and open files.
 #[pin_data]
 struct EduEngine {
@@ -172,6 +212,11 @@ struct EduEngine {
     timer: Mutex<Option<TimerEventSource<FactTimeout>>>,
     /// Interrupt status bits acknowledged by the filter, not yet seen by the action.
     pending: Atomic<u32>,
+    /// Host side of DMA transfers (`None`: no DMA memory the device can reach);
+    /// access serialized by `dma` (gate held).
+    dma_buf: Option<Coherent<[u8]>>,
+    /// DMA state; only touched holding the gate.
+    dma: GateCell<DmaState>,
     counters: Counters,
     /// Set when the device goes away: new requests fail with `ENODEV`.
     gone: AtomicFlag,
@@ -283,6 +328,60 @@ impl EduEngine {
         Ok(())
     }
 
+    /// Runs one DMA transfer of `len` bytes between `dma_buf` and the device
+    /// buffer and waits for its completion interrupt. Gate held; sleeps in the gate.
+    fn dma_transfer(&self, gate: &Gate<'_>, to_ram: bool, len: usize) -> Result {
+        let event = event_of(&self.dma);
+        // One transfer at a time: the device has one DMA engine.
+        while self.dma.borrow(gate)?.busy {
+            self.gate
+                .command_sleep(gate, event, Some(Delta::from_secs(5)))?;
+        }
+        {
+            let mut d = self.dma.borrow(gate)?;
+            d.busy = true;
+            d.done = false;
+        }
+        let handle = self.dma_buf.as_ref().ok_or(ENODEV)?.dma_handle();
+        let (src, dst, cmd) = if to_ram {
+            (
+                EDU_DMA_WINDOW,
+                handle,
+                DMA_CMD_START | DMA_CMD_TO_RAM | DMA_CMD_IRQ,
+            )
+        } else {
+            (handle, EDU_DMA_WINDOW, DMA_CMD_START | DMA_CMD_IRQ)
+        };
+        let programmed = self.bar.try_access_with(|bar| {
+            bar.write64(src, regs::DMA_SRC);
+            bar.write64(dst, regs::DMA_DST);
+            // CAST: `len <= DMA_MAX`.
+            bar.write64(len as u64, regs::DMA_COUNT);
+            bar.write64(cmd, regs::DMA_CMD);
+        });
+        let mut result = programmed.ok_or(ENODEV);
+        if result.is_ok() {
+            // QEMU completes a transfer on a 100 ms timer.
+            let start = Instant::<Monotonic>::now();
+            while !self.dma.borrow(gate)?.done {
+                if start.elapsed() > Delta::from_secs(5) {
+                    result = Err(ETIMEDOUT);
+                    break;
+                }
+                if let Err(e) = self
+                    .gate
+                    .command_sleep(gate, event, Some(Delta::from_millis(500)))
+                {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.dma.borrow(gate)?.busy = false;
+        self.gate.command_wakeup(event, false);
+        result
+    }
+
     /// Stops everything that can touch the device. Process context.
     fn shutdown(&self) {
         self.gone.store(true, Release);
@@ -356,6 +455,12 @@ impl InterruptHandler for EduIrq {
         if status & IRQ_FACT != 0 {
             e.counters.fact_irqs.add(1, Relaxed);
             e.complete_running(gate, false);
+        }
+        if status & IRQ_DMA != 0 {
+            if let Ok(mut d) = e.dma.borrow(gate) {
+                d.done = true;
+            }
+            e.gate.command_wakeup(event_of(&e.dma), false);
         }
     }
 }
@@ -436,6 +541,9 @@ struct EduDevice {
     /// `/dev/eduN`; `open` finds `engine` next to it.
     #[pin]
     misc: MiscDeviceRegistration<EduFile>,
+    /// `/dev/eduN-dma`.
+    #[pin]
+    dma_misc: MiscDeviceRegistration<EduDmaFile>,
     #[pin]
     irq: InterruptEventSource<EduIrq>,
 }
@@ -487,6 +595,26 @@ impl EduDevice {
         }
         let bar = bar.into_devres()?;
 
+        // DMA is optional: without memory the device can reach (a 28-bit engine on a
+        // kernel without ZONE_DMA) the driver works without `/dev/eduN-dma`.
+        let dma_bits = *module_parameters::dma_bits.value();
+        let dma_buf = DmaMask::try_new(dma_bits)
+            .and_then(|mask| {
+                // SAFETY: Probe: no DMA is set up yet, and nothing else changes the mask.
+                unsafe { pdev.dma_set_mask_and_coherent(mask) }
+            })
+            .and_then(|()| Coherent::<u8>::zeroed_slice(pdev.as_ref(), DMA_MAX + 1, GFP_KERNEL))
+            .inspect_err(|e| {
+                dev_warn!(
+                    pdev,
+                    "no {}-bit DMA ({:?}): /dev/edu*-dma disabled; \
+                     start QEMU with edu,dma_mask=0xffffffff and load with dma_bits=32\n",
+                    dma_bits,
+                    e
+                )
+            })
+            .ok();
+
         let slot_guard = Slot::take().inspect_err(|_| {
             dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
         })?;
@@ -525,6 +653,14 @@ impl EduDevice {
         )?;
         let gate = CommandGate::new(c"commands")?;
         work_loop.add_event_source(&gate)?;
+        let dma = GateCell::new(
+            &work_loop,
+            DmaState {
+                busy: false,
+                done: false,
+                stored: 0,
+            },
+        );
         let queue = GateCell::new(
             &work_loop,
             FactQueue {
@@ -544,6 +680,8 @@ impl EduDevice {
                 queue,
                 timer <- new_mutex!(None),
                 pending: Atomic::new(0),
+                dma_buf,
+                dma,
                 counters: Counters {
                     test_irqs: Atomic::new(0),
                     fact_irqs: Atomic::new(0),
@@ -595,6 +733,9 @@ impl EduDevice {
             debugfs <- new_mutex!(debugfs),
             misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
                 name: MISC_NAMES[idx],
+            }),
+            dma_misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: DMA_NAMES[idx],
             }),
             irq <- InterruptEventSource::new(
                 vector.try_into()?,
@@ -750,6 +891,91 @@ impl MiscDevice for EduFile {
     }
 }
 
+/// An open `/dev/eduN-dma`: a write copies the bytes into the device buffer by
+/// DMA, a read copies them back by DMA (1 to 4095 bytes per transfer).
+struct EduDmaFile {
+    engine: Arc<EduEngine>,
+}
+
+#[vtable]
+impl MiscDevice for EduDmaFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        // SAFETY: Every `MiscDeviceRegistration<EduDmaFile>` is the `dma_misc` field of
+        // an `EduDevice`, which outlives the registration.
+        let dev = unsafe {
+            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, dma_misc)
+        };
+        if dev.engine.gone.load(Acquire) {
+            return Err(ENODEV);
+        }
+        KBox::pin_init(
+            Ok::<_, Error>(EduDmaFile {
+                engine: dev.engine.clone(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn write_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        let e = &kiocb.file().engine;
+        let len = iov.len();
+        if len == 0 || len > DMA_MAX {
+            return Err(EINVAL);
+        }
+        let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        if iov.copy_from_iter(&mut data) != len {
+            return Err(EFAULT);
+        }
+        e.gate
+            .run_action(|g| -> Result {
+                while e.dma.borrow(g)?.busy {
+                    e.gate
+                        .command_sleep(g, event_of(&e.dma), Some(Delta::from_secs(5)))?;
+                }
+                let dma_buf = e.dma_buf.as_ref().ok_or(ENODEV)?;
+                // SAFETY: No transfer is in flight (`busy` is clear and the gate is
+                // held), so neither the device nor another task touches the buffer.
+                let buf = unsafe { dma_buf.as_mut() };
+                buf[..len].copy_from_slice(&data);
+                e.dma_transfer(g, false, len)?;
+                e.dma.borrow(g)?.stored = len;
+                Ok(())
+            })
+            .and_then(|r| r)?;
+        *kiocb.ki_pos_mut() = 0;
+        Ok(len)
+    }
+
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        let e = &kiocb.file().engine;
+        let data = e
+            .gate
+            .run_action(|g| -> Result<KVec<u8>> {
+                let dma_buf = e.dma_buf.as_ref().ok_or(ENODEV)?;
+                let len = e.dma.borrow(g)?.stored;
+                if len == 0 {
+                    // Nothing was written to the device buffer yet.
+                    return Err(EINVAL);
+                }
+                {
+                    // SAFETY: As in `write_iter`: no transfer in flight.
+                    let buf = unsafe { dma_buf.as_mut() };
+                    buf[..len].fill(0);
+                }
+                e.dma_transfer(g, true, len)?;
+                let mut out = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+                // SAFETY: The transfer completed; nothing touches the buffer.
+                out.copy_from_slice(unsafe { &dma_buf.as_ref()[..len] });
+                Ok(out)
+            })
+            .and_then(|r| r)?;
+        let mut pos = 0i64;
+        iov.simple_read_from_buffer(&mut pos, &data)
+    }
+}
+
 struct EduDriver;
 
 kernel::pci_device_table!(
@@ -852,6 +1078,10 @@ module! {
         filter: u32 {
             default: 1,
             description: "1: filter acknowledges in the top half; 0: plain source (auto-disable)",
+        },
+        dma_bits: u32 {
+            default: 28,
+            description: "Address bits the device's DMA engine decodes (QEMU edu dma_mask; 28 by default)",
         },
         fact_timeout_ms: u32 {
             default: 50,

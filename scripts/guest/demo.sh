@@ -10,16 +10,16 @@ echo "WL-DEMO-BEGIN"
 echo "workloop demo: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, QEMU TCG"
 echo
 dmesg -c >/dev/null
-if ! insmod /guest/modules/edu.ko irq_mode=3; then
+if ! insmod /guest/modules/edu.ko irq_mode=3 dma_bits=32; then
 	echo "could not load the edu driver"
 	echo "WL-DEMO-END"
 	exit 0
 fi
-echo "loaded edu.ko (irq_mode=3: MSI and INTx alternate per device):"
+echo "loaded edu.ko (irq_mode=3: MSI and INTx alternate per device; 32-bit DMA):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] edu \([0-9a-f:.]*\): id [0-9a-fx]*, /  \1  /p'
 echo
 echo "factorials computed by the devices (write n to /dev/eduN, read n!):"
-for d in /dev/edu*; do
+for d in /dev/edu[0-9]; do
 	line="  $d:"
 	for n in 5 10 12; do
 		exec 3<>"$d"
@@ -30,6 +30,15 @@ for d in /dev/edu*; do
 	done
 	echo "$line"
 done
+echo
+head -c 4095 /dev/urandom >/tmp/dma.in
+dd if=/tmp/dma.in of=/dev/edu0-dma bs=4095 count=1 2>/dev/null
+dd if=/dev/edu0-dma of=/tmp/dma.out bs=4096 count=1 2>/dev/null
+if cmp -s /tmp/dma.in /tmp/dma.out; then
+	echo "DMA: 4095 random bytes to the device buffer and back through /dev/edu0-dma: identical"
+else
+	echo "DMA: round trip through /dev/edu0-dma FAILED"
+fi
 echo
 burst=2000
 echo "raising $burst interrupts on each device at once (edu raise register)..."

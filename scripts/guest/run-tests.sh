@@ -46,7 +46,14 @@ for sh in /guest/tests/*.sh; do
 	i=$((i + 1))
 	name=$(basename "$sh" .sh)
 	echo "wl: running $name" >/dev/console
-	if sh "$sh" >"/tmp/$name.ktap" 2>&1; then rc=0; else rc=1; fi
+	if sh "$sh" >"/tmp/$name.ktap" 2>&1; then rc=0; else rc=$?; fi
+	# Every planned result must be there: a test that died half way fails.
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "/tmp/$name.ktap" | head -n 1)
+	got=$(grep -cE '^(not )?ok [0-9]' "/tmp/$name.ktap")
+	if [ "${plan:-0}" != "$got" ]; then
+		echo "# $name: planned ${plan:-?} results, got $got (exit $rc)" >>"/tmp/$name.ktap"
+		rc=1
+	fi
 	sed 's/^/    /' "/tmp/$name.ktap" >>"$out"
 	if [ $rc -eq 0 ] && ! grep -q "^ *not ok" "/tmp/$name.ktap"; then
 		echo "ok $i $name" >>"$out"
