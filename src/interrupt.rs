@@ -183,6 +183,10 @@ impl<T: InterruptHandler> IntCore<T> {
             return Err(sys::enotconn());
         }
         let mut count = self.disable_count.lock();
+        // Checked under the mutex teardown sets it under: no line operation after.
+        if self.dead.load(Acquire) {
+            return Err(ENODEV);
+        }
         if *count == 0 {
             return Err(EINVAL);
         }
@@ -199,8 +203,11 @@ impl<T: InterruptHandler> IntCore<T> {
         Ok(())
     }
 
-    fn disable(&self) {
+    fn disable(&self) -> Result {
         let mut count = self.disable_count.lock();
+        if self.dead.load(Acquire) {
+            return Err(ENODEV);
+        }
         *count += 1;
         if *count == 1 {
             self.base.set_enabled(false);
@@ -210,6 +217,12 @@ impl<T: InterruptHandler> IntCore<T> {
         }
         drop(count);
         self.line.synchronize();
+        Ok(())
+    }
+
+    /// The driver's current disable count.
+    fn disable_depth(&self) -> u32 {
+        *self.disable_count.lock()
     }
 }
 
@@ -231,7 +244,8 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
     }
 
     fn loop_stopping(&self) {
-        self.disable();
+        // ENODEV: being torn down, already disabled for good.
+        let _ = self.disable();
     }
 }
 
@@ -339,7 +353,20 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
     /// running top half. Process context, also inside the action; never from the
     /// filter.
     pub fn disable(&self) {
-        self.core.disable()
+        // Only fails once the source is being dropped, which `&self` excludes.
+        let _ = self.core.disable();
+    }
+
+    /// The driver's disable count (0: enabled). Created at 1.
+    pub fn disable_depth(&self) -> u32 {
+        self.core.disable_depth()
+    }
+
+    /// A handle to enable and disable this source from elsewhere (a debugfs knob,
+    /// a power-management callback); it stops working (`ENODEV`) once the source
+    /// is dropped.
+    pub fn control(&self) -> InterruptControl<T> {
+        InterruptControl(self.core.clone())
     }
 
     /// Schedules the action as if an interrupt had arrived, without masking.
@@ -399,6 +426,30 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
     }
 }
 
+/// Enables and disables an [`InterruptEventSource`] from code that does not own it.
+///
+/// Same rules as [`InterruptEventSource::enable`] and
+/// [`InterruptEventSource::disable`]; both fail with `ENODEV` once the source is
+/// being dropped, so the line is never touched after it was freed.
+pub struct InterruptControl<T: InterruptHandler>(Arc<IntCore<T>>);
+
+impl<T: InterruptHandler> InterruptControl<T> {
+    /// See [`InterruptEventSource::enable`].
+    pub fn enable(&self) -> Result {
+        self.0.enable()
+    }
+
+    /// See [`InterruptEventSource::disable`]. Process context.
+    pub fn disable(&self) -> Result {
+        self.0.disable()
+    }
+
+    /// The driver's disable count.
+    pub fn disable_depth(&self) -> u32 {
+        self.0.disable_depth()
+    }
+}
+
 impl<T: InterruptHandler> AsEventSource for InterruptEventSource<T> {
     fn event_source(&self) -> Arc<dyn EventSource> {
         self.core.clone()
@@ -416,9 +467,11 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
         //
         // 1. The top half stops touching anything and the driver's count holds the
         //    source disabled.
-        core.dead.store(true, Release);
         {
             let mut count = core.disable_count.lock();
+            // Under the mutex: an `InterruptControl` sees it before its next line
+            // operation.
+            core.dead.store(true, Release);
             if *count == 0 {
                 *count = 1;
                 core.base.set_enabled(false);

@@ -45,7 +45,7 @@ pub use command_gate::CommandGate;
 pub use event_source::{AsEventSource, EventSource};
 pub use filter::{FilterContext, FilterResult};
 pub use gate_cell::{GateCell, GateRef};
-pub use interrupt::{InterruptEventSource, InterruptHandler, Sharing};
+pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
 pub use sys::{cancel_work_sync, spawn, Priority, Thread};
 pub use timer::{TimerAction, TimerEventSource};

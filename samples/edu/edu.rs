@@ -54,8 +54,8 @@ use kernel::{
     InPlaceModule,
 };
 use workloop::{
-    event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptEventSource,
-    InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
+    event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
+    InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
 };
 
 /// Register offsets of the edu device (BAR0; 32-bit accesses below 0x80).
@@ -524,8 +524,31 @@ fn parse_u32(bytes: &[u8]) -> Result<u32> {
     s.parse::<u32>().map_err(|_| ERANGE)
 }
 
+/// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
+/// source's enable state; read the driver's disable count.
+struct IrqCtl(InterruptControl<EduIrq>);
+
+fn irq_ctl_write(c: &IrqCtl, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    match core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?.trim() {
+        "disable" => c.0.disable(),
+        "enable" => c.0.enable(),
+        _ => Err(EINVAL),
+    }
+}
+
+fn irq_ctl_read(c: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", c.0.disable_depth())
+}
+
 /// debugfs entries of a device; dropped first at unbind (waits for writers).
 struct EduDebugfs {
+    _irq_ctl: Option<Pin<KBox<DebugfsFile<IrqCtl>>>>,
     _raise: Pin<KBox<DebugfsFile<Raise>>>,
     _info: Pin<KBox<DebugfsFile<Info>>>,
     _dir: Dir,
@@ -717,6 +740,7 @@ impl EduDevice {
         });
         let debugfs = match debugfs {
             Some((dir, Ok(raise), Ok(info))) => Some(EduDebugfs {
+                _irq_ctl: None,
                 _raise: raise,
                 _info: info,
                 _dir: dir,
@@ -747,6 +771,21 @@ impl EduDevice {
             _: {
                 engine.work_loop.add_event_source(&*irq)?;
                 irq.enable()?;
+                // The `irq_ctl` knob needs the source, which exists only now.
+                let mut files = debugfs.lock();
+                if let Some(d) = &mut *files {
+                    d._irq_ctl = KBox::pin_init(
+                        d._dir.read_write_callback_file(
+                            c"irq_ctl",
+                            IrqCtl(irq.control()),
+                            &irq_ctl_read,
+                            &irq_ctl_write,
+                        ),
+                        GFP_KERNEL,
+                    )
+                    .ok();
+                }
+                drop(files);
                 dev_info!(
                     pdev,
                     "id {:#010x}, {} on IRQ {} ({}, {}), {} source, /dev/{}\n",
