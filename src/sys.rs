@@ -219,10 +219,12 @@ impl TaskWaker {
 /// Puts the calling kernel thread to sleep unless `has_work()` is already true;
 /// returns when woken (by [`TaskWaker::wake`] or `kthread_stop`). `has_work` must
 /// not sleep.
-pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
-    let task = Task::current_raw();
-    // SAFETY: `current` is a live task. Writing its own state followed by a full
-    // barrier is `set_current_state(TASK_INTERRUPTIBLE)` (a C macro).
+///
+/// `me` is the caller's [`current_task_id`] (the loop caches it).
+pub(crate) fn sleep_unless(me: usize, has_work: impl Fn() -> bool) {
+    let task = me as *mut bindings::task_struct;
+    // SAFETY: `me` is `current`, a live task. Writing its own state followed by a
+    // full barrier is `set_current_state(TASK_INTERRUPTIBLE)` (a C macro).
     unsafe {
         core::ptr::write_volatile(
             core::ptr::addr_of_mut!((*task).__state),

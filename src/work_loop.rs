@@ -44,7 +44,7 @@ use super::{
     sys::{self, KThread},
     Priority,
 };
-use core::{ffi::c_void, marker::PhantomData};
+use core::{cell::UnsafeCell, ffi::c_void, marker::PhantomData};
 use kernel::{
     debugfs::{Dir, File},
     ffi::c_int,
@@ -147,13 +147,27 @@ pub struct LoopInner {
     gate: Mutex<GateState>,
     #[pin]
     gate_cv: CondVar,
-    #[pin]
-    sources: Mutex<KVec<Arc<dyn EventSource>>>,
+    /// The attached sources, in order. Only accessed holding the gate.
+    sources: UnsafeCell<KVec<Arc<dyn EventSource>>>,
+    /// Sources removed while a pass may be walking the list: dropped by the loop
+    /// thread between passes, so a source never goes away under the walk. Its
+    /// capacity is kept at least the number of sources, so removing never allocates.
+    /// Only accessed holding the gate.
+    graveyard: UnsafeCell<KVec<Arc<dyn EventSource>>>,
+    /// Number of attached sources (for statistics).
+    source_count: Atomic<u32>,
     /// Set when the source list changed; the pass restarts from the head.
     restart: AtomicFlag,
     pub(crate) stats: LoopStats,
     pub(crate) debugfs: Option<Dir>,
 }
+
+// SAFETY: `sources` and `graveyard` are only accessed by the task holding the gate
+// (see `LoopInner::source_at`), which excludes every other task; every other field
+// is `Send` and `Sync`.
+unsafe impl Send for LoopInner {}
+// SAFETY: See `Send`.
+unsafe impl Sync for LoopInner {}
 
 impl LoopInner {
     fn new(name: &CStr, debugfs: Option<Dir>) -> Result<impl PinInit<Self, Error>> {
@@ -173,7 +187,9 @@ impl LoopInner {
                 sleepers: KVec::new(),
             }),
             gate_cv <- new_condvar!(),
-            sources <- new_mutex!(KVec::new()),
+            sources: UnsafeCell::new(KVec::new()),
+            graveyard: UnsafeCell::new(KVec::new()),
+            source_count: Atomic::new(0),
             restart: AtomicFlag::new(false),
             stats: LoopStats::new(),
             debugfs,
@@ -236,7 +252,12 @@ impl LoopInner {
     /// Fails with `ENODEV` once the loop is stopped, unless the caller already holds
     /// the gate.
     pub(crate) fn close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        let me = sys::current_task_id();
+        Self::close_gate_as(this, sys::current_task_id())
+    }
+
+    /// [`LoopInner::close_gate`] for a caller that knows its task id (`me` must be
+    /// `sys::current_task_id()`).
+    fn close_gate_as(this: ArcBorrow<'_, Self>, me: usize) -> Result<Gate<'_>> {
         if this.gate_owner.load(Relaxed) == me {
             this.gate_depth.fetch_add(1, Relaxed);
             return Ok(Gate::new(this));
@@ -393,15 +414,60 @@ impl LoopInner {
         self.gate_cv.notify_all();
     }
 
+    /// The source at `i`, as a pointer that stays valid until the gate is released
+    /// (a removed source waits in the graveyard). `None` past the end.
+    fn source_at(&self, _gate: &Gate<'_>, i: usize) -> Option<*const dyn EventSource> {
+        // SAFETY: The gate is held (`_gate`), which serializes every access to
+        // `sources`; no reference into it outlives this expression.
+        let list = unsafe { &*self.sources.get() };
+        list.get(i).map(Arc::as_ptr)
+    }
+
+    /// A copy of the source list. Gate held.
+    fn clone_sources(&self, _gate: &Gate<'_>) -> Result<KVec<Arc<dyn EventSource>>> {
+        // SAFETY: As in `source_at`; the reference ends before anything else runs.
+        let list = unsafe { &*self.sources.get() };
+        let mut out = KVec::with_capacity(list.len(), GFP_KERNEL)?;
+        for s in list.iter() {
+            out.push(s.clone(), GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+
+    /// Drops what removals left in the graveyard. Gate held, no walk in progress.
+    fn drain_graveyard(&self, _gate: &Gate<'_>) {
+        loop {
+            let popped = {
+                // SAFETY: As in `source_at`; the reference ends with this block, before
+                // the source is dropped (a drop may re-enter the loop).
+                let graveyard = unsafe { &mut *self.graveyard.get() };
+                graveyard.pop()
+            };
+            let Some(src) = popped else {
+                break;
+            };
+            drop(src);
+        }
+    }
+
     fn add_source(this: ArcBorrow<'_, Self>, src: Arc<dyn EventSource>) -> Result {
         let gate = Self::close_gate(this)?;
+        // Room for a later removal of every source without allocating.
+        // SAFETY: Gate held (see `source_at`).
+        let count = unsafe { &*this.sources.get() }.len() + 1;
+        // SAFETY: Gate held (see `source_at`).
+        let graveyard = unsafe { &mut *this.graveyard.get() };
+        let spare = count.saturating_sub(graveyard.len());
+        graveyard.reserve(spare, GFP_KERNEL)?;
         let lp: Arc<Self> = this.into();
         src.base().attach(&lp)?;
-        let pushed = this.sources.lock().push(src.clone(), GFP_KERNEL);
+        // SAFETY: Gate held (see `source_at`).
+        let pushed = unsafe { &mut *this.sources.get() }.push(src.clone(), GFP_KERNEL);
         if let Err(e) = pushed {
             src.base().detach();
             return Err(e.into());
         }
+        this.source_count.fetch_add(1, Relaxed);
         this.restart.store(true, Release);
         drop(gate);
         // The source may have work already.
@@ -412,15 +478,27 @@ impl LoopInner {
     fn remove_source(this: ArcBorrow<'_, Self>, src: &Arc<dyn EventSource>) -> Result {
         let gate = Self::close_gate(this)?;
         let removed = {
-            let mut list = this.sources.lock();
-            let before = list.len();
-            list.retain(|s| !core::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(src)));
-            before != list.len()
+            // SAFETY: Gate held (see `source_at`); this reference ends in this block
+            // and nothing in it calls out.
+            let list = unsafe { &mut *this.sources.get() };
+            let pos = list
+                .iter()
+                .position(|s| core::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(src)));
+            pos.and_then(|i| list.remove(i).ok())
         };
-        if !removed {
+        let Some(removed) = removed else {
             return Err(ENOENT);
-        }
+        };
         src.base().detach();
+        // SAFETY: Gate held (see `source_at`). Capacity was reserved at add time, so
+        // this does not allocate; should it fail anyway the source is dropped below,
+        // which is only unsafe for a walk in progress, and none can hold it: the walk
+        // re-reads the list after every source.
+        if let Err(e) = unsafe { &mut *this.graveyard.get() }.push_within_capacity(removed) {
+            pr_warn!("workloop: graveyard full; dropping a removed source at once\n");
+            drop(e);
+        }
+        this.source_count.fetch_sub(1, Relaxed);
         this.restart.store(true, Release);
         drop(gate);
         Ok(())
@@ -432,8 +510,8 @@ impl LoopInner {
 
     /// One pass over the sources, holding the gate. Returns whether any source asked
     /// for another pass.
-    fn run_pass(this: ArcBorrow<'_, Self>) -> bool {
-        let Ok(gate) = Self::close_gate(this) else {
+    fn run_pass(this: ArcBorrow<'_, Self>, me: usize) -> bool {
+        let Ok(gate) = Self::close_gate_as(this, me) else {
             return false;
         };
         bump(&this.stats.passes, 1);
@@ -441,39 +519,46 @@ impl LoopInner {
         let mut more = false;
         let mut i = 0;
         while !this.is_stopping() {
-            // Clone the entry so that no borrow of the list lives across the action:
-            // the action may add or remove sources.
-            let Some(src) = this.sources.lock().get(i).cloned() else {
+            // Re-read the list after every source: the action may add or remove
+            // sources. A removed source stays alive in the graveyard until the pass
+            // ends, so the pointer stays valid while its `check_for_work` runs.
+            let Some(src) = this.source_at(&gate, i) else {
                 break;
             };
             i += 1;
-            if src.check_for_work(&gate) {
+            // SAFETY: `src` points to a source kept alive by the list or the
+            // graveyard while the gate is held (see `source_at`).
+            let src = unsafe { &*src };
+            // A source removed earlier in this pass is no longer attached.
+            if src.base().is_attached() && src.check_for_work(&gate) {
                 more = true;
             }
             if this.restart.xchg(false, Acquire) {
                 i = 0;
             }
         }
+        this.drain_graveyard(&gate);
         drop(gate);
         more
     }
 
     fn thread_main(this: ArcBorrow<'_, Self>) {
+        let me = sys::current_task_id();
         while !this.is_stopping() {
             // Clear before the pass: a signal from here on forces another pass.
             this.work.xchg(0, Full);
-            if Self::run_pass(this) {
+            if Self::run_pass(this, me) {
                 continue;
             }
             if this.is_stopping() {
                 break;
             }
-            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || this.is_stopping());
+            sys::sleep_unless(me, || this.work.load(Relaxed) != 0 || this.is_stopping());
             bump(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
         while !sys::kthread_should_stop() {
-            sys::sleep_unless(sys::kthread_should_stop);
+            sys::sleep_unless(me, sys::kthread_should_stop);
         }
     }
 }
@@ -606,7 +691,7 @@ impl core::fmt::Debug for LoopStatsFile {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let lp = &self.0;
         writeln!(f, "name: {}", lp.name().to_str().unwrap_or("?"))?;
-        writeln!(f, "sources: {}", lp.sources.lock().len())?;
+        writeln!(f, "sources: {}", lp.source_count.load(Relaxed))?;
         write!(f, "{}", &lp.stats)
     }
 }
@@ -729,12 +814,8 @@ impl WorkLoop {
     }
 
     fn snapshot_sources(&self) -> Result<KVec<Arc<dyn EventSource>>> {
-        let list = self.inner.sources.lock();
-        let mut out = KVec::with_capacity(list.len(), GFP_KERNEL)?;
-        for s in list.iter() {
-            out.push(s.clone(), GFP_KERNEL)?;
-        }
-        Ok(out)
+        let gate = LoopInner::close_gate(self.inner())?;
+        self.inner.clone_sources(&gate)
     }
 
     /// Enables every attached source (their enable hooks run as for a driver call).
@@ -789,13 +870,21 @@ impl WorkLoop {
         lp.abort_sleepers(0);
         lp.wait_gate_idle(|| true);
         lp.wait_until_no_sleepers();
-        // 3. Detach the sources.
-        let list = core::mem::take(&mut *lp.sources.lock());
-        for s in list.iter() {
-            s.loop_stopping();
-            s.base().detach();
+        // 3. Detach the sources. The gate is closed and idle, so this compare-exchange
+        //    cannot fail; nobody can enter after it.
+        if lp.try_acquire(sys::current_task_id()) {
+            let gate = Gate::new(self.inner());
+            // SAFETY: Gate held (see `source_at`).
+            let list = core::mem::take(unsafe { &mut *lp.sources.get() });
+            lp.source_count.store(0, Relaxed);
+            for s in list.iter() {
+                s.loop_stopping();
+                s.base().detach();
+            }
+            drop(list);
+            lp.drain_graveyard(&gate);
+            drop(gate);
         }
-        drop(list);
         Ok(())
     }
 }

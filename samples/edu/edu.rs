@@ -55,7 +55,8 @@ use kernel::{
 };
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
-    InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
+    InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction,
+    TimerEventSource, WorkLoop,
 };
 
 /// Register offsets of the edu device (BAR0; 32-bit accesses below 0x80).
@@ -535,7 +536,10 @@ fn irq_ctl_write(c: &IrqCtl, reader: &mut UserSliceReader) -> Result {
         return Err(EINVAL);
     }
     reader.read_slice(&mut buf[..len])?;
-    match core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?.trim() {
+    match core::str::from_utf8(&buf[..len])
+        .map_err(|_| EINVAL)?
+        .trim()
+    {
         "disable" => c.0.disable(),
         "enable" => c.0.enable(),
         _ => Err(EINVAL),
