@@ -17,7 +17,7 @@ done
 
 # Four edu devices (some of them end up on shared INTx lines) and a
 # pci-serial UART, a second driver on those lines.
-devices=(--device edu,dma_mask=0xffffffff --device edu,dma_mask=0xffffffff --device edu,dma_mask=0xffffffff --device edu,dma_mask=0xffffffff --device pci-serial)
+devices=(--device edu --device edu --device edu --device edu --device pci-serial)
 total_pass=0 total_fail=0
 for f in "${flavours[@]}"; do
 	timeout=900

@@ -6,7 +6,7 @@
 
 "$WL_ROOT/scripts/bootstrap.sh"
 log=$("$WL_ROOT/scripts/boot.sh" fast run --cpus 2 --mem 1024 --timeout 300 \
-	--device edu,dma_mask=0xffffffff --device edu,dma_mask=0xffffffff)
+	--device edu --device edu)
 if ! grep -q "WL-DEMO-END" "$log"; then
 	tail -n 40 "$log" >&2
 	wl_die "the demo did not complete: see $log"

@@ -477,57 +477,63 @@ mod tests {
         Ok(())
     }
 
-    struct Slow {
+    /// Progress of a [`Slow`] action, shared with the test.
+    struct SlowState {
         started: Atomic<u32>,
         finished: Atomic<u32>,
     }
 
+    /// An action that sleeps 100 ms.
+    struct Slow(Arc<SlowState>);
+
     impl SoftwareAction for Slow {
         fn action(&self, _gate: &Gate<'_>, _count: u32) {
-            self.started.store(1, Release);
+            self.0.started.store(1, Release);
             fsleep(Delta::from_millis(100));
-            self.finished.store(1, Release);
+            self.0.finished.store(1, Release);
         }
+    }
+
+    /// A slow source attached to `lp`, signalled, with its action running.
+    fn running_slow_source(lp: &WorkLoop) -> Result<(SoftwareEventSource<Slow>, Arc<SlowState>)> {
+        let state = Arc::new(
+            SlowState {
+                started: Atomic::new(0),
+                finished: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let src = SoftwareEventSource::new(c"slow", SourceOptions::default(), Slow(state.clone()))?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        if !wait_until(5000, || state.started.load(Relaxed) == 1) {
+            return Err(ETIMEDOUT);
+        }
+        Ok((src, state))
     }
 
     #[test]
     fn stop_waits_for_running_action() -> Result {
         let lp = new_loop(c"wl-stopwait")?;
-        let src = SoftwareEventSource::new(
-            c"slow",
-            SourceOptions::default(),
-            Slow {
-                started: Atomic::new(0),
-                finished: Atomic::new(0),
-            },
-        )?;
-        lp.add_event_source(&src)?;
-        src.signal();
-        assert!(wait_until(5000, || src.handler().started.load(Relaxed) == 1));
+        let (_src, state) = running_slow_source(&lp)?;
         lp.stop()?;
-        assert_eq!(src.handler().finished.load(Relaxed), 1);
+        assert_eq!(state.finished.load(Relaxed), 1);
         Ok(())
     }
 
     #[test]
     fn dropping_a_source_waits_for_its_action() -> Result {
         let lp = new_loop(c"wl-dropwait")?;
-        let src = SoftwareEventSource::new(
-            c"slow",
-            SourceOptions::default(),
-            Slow {
-                started: Atomic::new(0),
-                finished: Atomic::new(0),
-            },
-        )?;
-        lp.add_event_source(&src)?;
-        src.signal();
-        assert!(wait_until(5000, || src.handler().started.load(Relaxed) == 1));
+        let (src, state) = running_slow_source(&lp)?;
         let sig = src.signaller();
         drop(src);
-        // The action finished before drop returned, and new signals go nowhere.
+        // The action finished before drop returned...
+        assert_eq!(state.finished.load(Relaxed), 1);
+        // ...and new signals go nowhere.
+        state.started.store(0, Relaxed);
         sig.signal();
         fsleep(Delta::from_millis(20));
+        assert_eq!(state.started.load(Relaxed), 0);
         assert_eq!(lp.stats().actions.load(Relaxed), 1);
         Ok(())
     }

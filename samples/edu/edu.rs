@@ -623,7 +623,7 @@ impl EduDevice {
         let bar = bar.into_devres()?;
 
         // DMA is optional: without memory the device can reach (a 28-bit engine on a
-        // kernel without ZONE_DMA) the driver works without `/dev/eduN-dma`.
+        // kernel without `CONFIG_ZONE_DMA`) the driver works without `/dev/eduN-dma`.
         let dma_bits = *module_parameters::dma_bits.value();
         let dma_buf = DmaMask::try_new(dma_bits)
             .and_then(|mask| {
@@ -634,8 +634,8 @@ impl EduDevice {
             .inspect_err(|e| {
                 dev_warn!(
                     pdev,
-                    "no {}-bit DMA ({:?}): /dev/edu*-dma disabled; \
-                     start QEMU with edu,dma_mask=0xffffffff and load with dma_bits=32\n",
+                    "no {}-bit DMA ({:?}): /dev/edu*-dma disabled; a kernel without \
+                     CONFIG_ZONE_DMA needs edu,dma_mask=0xffffffff and dma_bits=32\n",
                     dma_bits,
                     e
                 )

@@ -10,12 +10,12 @@ echo "WL-DEMO-BEGIN"
 echo "workloop demo: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, QEMU TCG"
 echo
 dmesg -c >/dev/null
-if ! insmod /guest/modules/edu.ko irq_mode=3 dma_bits=32; then
+if ! insmod /guest/modules/edu.ko irq_mode=3; then
 	echo "could not load the edu driver"
 	echo "WL-DEMO-END"
 	exit 0
 fi
-echo "loaded edu.ko (irq_mode=3: MSI and INTx alternate per device; 32-bit DMA):"
+echo "loaded edu.ko (irq_mode=3: MSI and INTx alternate per device):"
 dmesg | sed -n 's/^\[[ 0-9.]*\] edu \([0-9a-f:.]*\): id [0-9a-fx]*, /  \1  /p'
 echo
 echo "factorials computed by the devices (write n to /dev/eduN, read n!):"
