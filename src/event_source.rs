@@ -306,6 +306,11 @@ impl Timestamps {
     /// Takes the oldest undelivered timestamp (0 if none). Loop thread only.
     #[inline]
     pub(crate) fn take_first(&self) -> i64 {
+        // A plain load first: with timestamps off (or already taken) no locked
+        // instruction on the bottom half's path.
+        if self.first_ns.load(Relaxed) == 0 {
+            return 0;
+        }
         self.first_ns.xchg(0, Relaxed)
     }
 
