@@ -452,13 +452,12 @@ impl LoopInner {
 
     fn add_source(this: ArcBorrow<'_, Self>, src: Arc<dyn EventSource>) -> Result {
         let gate = Self::close_gate(this)?;
-        // Room for a later removal of every source without allocating.
+        // Room for removing every source (this one included) before the graveyard is
+        // next drained, without allocating: `reserve` guarantees `len + count`.
         // SAFETY: Gate held (see `source_at`).
         let count = unsafe { &*this.sources.get() }.len() + 1;
         // SAFETY: Gate held (see `source_at`).
-        let graveyard = unsafe { &mut *this.graveyard.get() };
-        let spare = count.saturating_sub(graveyard.len());
-        graveyard.reserve(spare, GFP_KERNEL)?;
+        unsafe { &mut *this.graveyard.get() }.reserve(count, GFP_KERNEL)?;
         let lp: Arc<Self> = this.into();
         src.base().attach(&lp)?;
         // SAFETY: Gate held (see `source_at`).
