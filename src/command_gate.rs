@@ -55,6 +55,15 @@ impl EventSource for GateCore {
     fn check_for_work(&self, _gate: &Gate<'_>) -> bool {
         false
     }
+
+    fn enable(&self) -> Result {
+        self.base.set_enabled(true);
+        // Wake the callers waiting in `run_action` for the gate to be enabled.
+        if let Some(lp) = self.base.work_loop() {
+            lp.wakeup(self.enable_event(), false);
+        }
+        Ok(())
+    }
 }
 
 /// A command gate (created enabled). See the module documentation.
@@ -63,13 +72,13 @@ pub struct CommandGate {
 }
 
 /// Decrements the in-flight count when a closure leaves the command gate.
-struct Inflight<'a>(&'a GateCore, &'a LoopInner);
+struct Inflight<'a>(&'a GateCore);
 
 impl Drop for Inflight<'_> {
     fn drop(&mut self) {
-        if self.0.inflight.fetch_sub(1, Release) == 1 && self.0.dead.load(Acquire) {
-            self.1.notify_gate();
-        }
+        // Dropped before the gate is released (declared after it), so `close`,
+        // waiting for a free gate, is notified by that release.
+        self.0.inflight.fetch_sub(1, Release);
     }
 }
 
@@ -99,7 +108,7 @@ impl CommandGate {
             LoopInner::try_close_gate(lp.as_arc_borrow())?
         };
         core.inflight.fetch_add(1, Relaxed);
-        let _inflight = Inflight(core, &lp);
+        let _inflight = Inflight(core);
         loop {
             if core.dead.load(Acquire) {
                 return Err(ENODEV);
@@ -160,8 +169,8 @@ impl CommandGate {
 
     /// Lets callers in again and wakes those waiting for it.
     pub fn enable(&self) {
-        self.core.base.set_enabled(true);
-        self.command_wakeup(self.core.enable_event(), false);
+        // `GateCore::enable` cannot fail.
+        let _ = EventSource::enable(&*self.core);
     }
 
     /// Makes callers that are not on the loop's thread wait in `run_action`.

@@ -47,10 +47,29 @@ pub trait EventSource: Send + Sync {
     /// is attached. Returns `true` to ask for another pass before the thread sleeps.
     fn check_for_work(&self, gate: &Gate<'_>) -> bool;
 
-    /// Called by the loop (holding the gate) when it detaches the source because
-    /// the loop stops; the source must not run its action again.
-    fn loop_stopping(&self) {
+    /// Lets the action run again and delivers what was held. Process context.
+    ///
+    /// The default sets the enable flag; sources with more state (an IRQ line, a
+    /// gate's waiters) override it. [`WorkLoop::enable_all_event_sources`] calls it.
+    ///
+    /// [`WorkLoop::enable_all_event_sources`]: super::WorkLoop::enable_all_event_sources
+    fn enable(&self) -> Result {
+        self.base().set_enabled(true);
+        self.base().signal_work_available();
+        Ok(())
+    }
+
+    /// Holds the action until [`EventSource::enable`]. Process context.
+    fn disable(&self) -> Result {
         self.base().set_enabled(false);
+        Ok(())
+    }
+
+    /// Called by `stop` before it detaches the source; the source must not run its
+    /// action again. The default disables it.
+    fn loop_stopping(&self) {
+        // The only failure is a source being torn down, which is disabled for good.
+        let _ = self.disable();
     }
 }
 

@@ -178,7 +178,7 @@ impl<T: InterruptHandler> IntCore<T> {
         }
     }
 
-    fn enable(&self) -> Result {
+    fn enable_line(&self) -> Result {
         if !self.base.is_attached() {
             return Err(sys::enotconn());
         }
@@ -203,7 +203,7 @@ impl<T: InterruptHandler> IntCore<T> {
         Ok(())
     }
 
-    fn disable(&self) -> Result {
+    fn disable_line(&self) -> Result {
         let mut count = self.disable_count.lock();
         if self.dead.load(Acquire) {
             return Err(ENODEV);
@@ -243,9 +243,12 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
         false
     }
 
-    fn loop_stopping(&self) {
-        // ENODEV: being torn down, already disabled for good.
-        let _ = self.disable();
+    fn enable(&self) -> Result {
+        self.enable_line()
+    }
+
+    fn disable(&self) -> Result {
+        self.disable_line()
     }
 }
 
@@ -346,7 +349,7 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
     /// `ENOTCONN` if the source is not attached to a loop, `EINVAL` if it is not
     /// disabled (an unbalanced enable).
     pub fn enable(&self) -> Result {
-        self.core.enable()
+        self.core.enable_line()
     }
 
     /// Holds the action and, on an exclusive line, masks it; nests. Waits for a
@@ -354,7 +357,7 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
     /// filter.
     pub fn disable(&self) {
         // Only fails once the source is being dropped, which `&self` excludes.
-        let _ = self.core.disable();
+        let _ = self.core.disable_line();
     }
 
     /// The driver's disable count (0: enabled). Created at 1.
@@ -436,12 +439,12 @@ pub struct InterruptControl<T: InterruptHandler>(Arc<IntCore<T>>);
 impl<T: InterruptHandler> InterruptControl<T> {
     /// See [`InterruptEventSource::enable`].
     pub fn enable(&self) -> Result {
-        self.0.enable()
+        self.0.enable_line()
     }
 
     /// See [`InterruptEventSource::disable`]. Process context.
     pub fn disable(&self) -> Result {
-        self.0.disable()
+        self.0.disable_line()
     }
 
     /// The driver's disable count.

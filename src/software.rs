@@ -118,14 +118,15 @@ impl<T: SoftwareAction> SoftwareEventSource<T> {
 
     /// Lets the action run again; pending signals are delivered.
     pub fn enable(&self) {
-        self.core.base.set_enabled(true);
-        self.core.base.signal_work_available();
+        // The default `EventSource::enable` cannot fail.
+        let _ = EventSource::enable(&*self.core);
     }
 
     /// Holds the action: signals keep being counted and are delivered on enable.
     /// Called inside the gate, no action runs after it returns until enabled.
     pub fn disable(&self) {
-        self.core.base.set_enabled(false);
+        // The default `EventSource::disable` cannot fail.
+        let _ = EventSource::disable(&*self.core);
     }
 
     /// Signals not yet delivered.

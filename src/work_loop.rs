@@ -151,8 +151,8 @@ pub struct LoopInner {
     sources: UnsafeCell<KVec<Arc<dyn EventSource>>>,
     /// Sources removed while a pass may be walking the list: dropped by the loop
     /// thread between passes, so a source never goes away under the walk. Its
-    /// capacity is kept at least the number of sources, so removing never allocates.
-    /// Only accessed holding the gate.
+    /// capacity is kept at least its length plus the number of sources, so removing
+    /// never allocates. Only accessed holding the gate.
     graveyard: UnsafeCell<KVec<Arc<dyn EventSource>>>,
     /// Number of attached sources (for statistics).
     source_count: Atomic<u32>,
@@ -252,12 +252,17 @@ impl LoopInner {
     /// Fails with `ENODEV` once the loop is stopped, unless the caller already holds
     /// the gate.
     pub(crate) fn close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        Self::close_gate_as(this, sys::current_task_id())
+        Self::enter_gate(this, sys::current_task_id(), true)
     }
 
-    /// [`LoopInner::close_gate`] for a caller that knows its task id (`me` must be
-    /// `sys::current_task_id()`).
-    fn close_gate_as(this: ArcBorrow<'_, Self>, me: usize) -> Result<Gate<'_>> {
+    /// Takes the gate only if that needs no waiting (`EBUSY` otherwise).
+    pub(crate) fn try_close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
+        Self::enter_gate(this, sys::current_task_id(), false)
+    }
+
+    /// Takes the gate as task `me` (`sys::current_task_id()`, which the loop thread
+    /// caches), waiting for it if `wait`.
+    fn enter_gate(this: ArcBorrow<'_, Self>, me: usize, wait: bool) -> Result<Gate<'_>> {
         if this.gate_owner.load(Relaxed) == me {
             this.gate_depth.fetch_add(1, Relaxed);
             return Ok(Gate::new(this));
@@ -266,35 +271,21 @@ impl LoopInner {
             return Err(ENODEV);
         }
         if !this.try_acquire(me) {
+            if !wait {
+                return Err(EBUSY);
+            }
             this.wait_as_gate_waiter(|_| this.gate_closed.load(Acquire) || this.try_acquire(me));
+            if this.gate_owner.load(Relaxed) != me {
+                // Woken because the loop stopped.
+                return Err(ENODEV);
+            }
         }
         let gate = Gate::new(this);
-        if this.gate_owner.load(Relaxed) != me {
-            // Woken because the loop stopped; `gate` must not be released.
-            core::mem::forget(gate);
-            return Err(ENODEV);
-        }
         if this.gate_closed.load(Acquire) {
-            // Lost the race with `stop`: give the gate back (on drop).
+            // Lost the race with `stop`: `gate` is given back on drop.
             return Err(ENODEV);
         }
         Ok(gate)
-    }
-
-    /// Takes the gate only if that needs no waiting.
-    pub(crate) fn try_close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        let me = sys::current_task_id();
-        if this.gate_owner.load(Relaxed) == me {
-            this.gate_depth.fetch_add(1, Relaxed);
-            return Ok(Gate::new(this));
-        }
-        if this.gate_closed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        if !this.try_acquire(me) {
-            return Err(EBUSY);
-        }
-        Ok(Gate::new(this))
     }
 
     fn open_gate(&self) {
@@ -410,10 +401,6 @@ impl LoopInner {
         self.wait_as_gate_waiter(|_| self.gate_owner.load(Relaxed) == 0 && cond());
     }
 
-    pub(crate) fn notify_gate(&self) {
-        self.gate_cv.notify_all();
-    }
-
     /// The source at `i`, as a pointer that stays valid until the gate is released
     /// (a removed source waits in the graveyard). `None` past the end.
     fn source_at(&self, _gate: &Gate<'_>, i: usize) -> Option<*const dyn EventSource> {
@@ -452,6 +439,11 @@ impl LoopInner {
 
     fn add_source(this: ArcBorrow<'_, Self>, src: Arc<dyn EventSource>) -> Result {
         let gate = Self::close_gate(this)?;
+        // Checked holding the gate, which `stop` takes after setting `stopping` to
+        // disable the sources: every source it must disable is in the list by then.
+        if this.is_stopping() {
+            return Err(ENODEV);
+        }
         // Room for removing every source (this one included) before the graveyard is
         // next drained, without allocating: `reserve` guarantees `len + count`.
         // SAFETY: Gate held (see `source_at`).
@@ -489,13 +481,13 @@ impl LoopInner {
             return Err(ENOENT);
         };
         src.base().detach();
-        // SAFETY: Gate held (see `source_at`). Capacity was reserved at add time, so
-        // this does not allocate; should it fail anyway the source is dropped below,
-        // which is only unsafe for a walk in progress, and none can hold it: the walk
-        // re-reads the list after every source.
+        // SAFETY: Gate held (see `source_at`). `add_source` keeps the graveyard's
+        // capacity at least its length plus the number of sources, so this cannot
+        // fail; were it to, the source is leaked rather than dropped, since a walk in
+        // progress may be running it.
         if let Err(e) = unsafe { &mut *this.graveyard.get() }.push_within_capacity(removed) {
-            pr_warn!("workloop: graveyard full; dropping a removed source at once\n");
-            drop(e);
+            pr_warn!("workloop: graveyard full; leaking a removed source\n");
+            core::mem::forget(e);
         }
         this.source_count.fetch_sub(1, Relaxed);
         this.restart.store(true, Release);
@@ -510,7 +502,7 @@ impl LoopInner {
     /// One pass over the sources, holding the gate. Returns whether any source asked
     /// for another pass.
     fn run_pass(this: ArcBorrow<'_, Self>, me: usize) -> bool {
-        let Ok(gate) = Self::close_gate_as(this, me) else {
+        let Ok(gate) = Self::enter_gate(this, me, true) else {
             return false;
         };
         bump(&this.stats.passes, 1);
@@ -817,21 +809,36 @@ impl WorkLoop {
         self.inner.clone_sources(&gate)
     }
 
-    /// Enables every attached source (their enable hooks run as for a driver call).
+    /// Enables every attached source through its own [`EventSource::enable`], as a
+    /// driver call would: an interrupt source undoes one disable (one already
+    /// enabled is left as it is), a command gate wakes its waiters.
+    ///
+    /// # Errors
+    ///
+    /// The first error of a source other than "already enabled" (`EINVAL`); the
+    /// other sources are still enabled.
     pub fn enable_all_event_sources(&self) -> Result {
+        let mut result = Ok(());
         for s in self.snapshot_sources()? {
-            s.base().set_enabled(true);
-            s.base().signal_work_available();
+            match s.enable() {
+                Ok(()) | Err(EINVAL) => {}
+                Err(e) => result = result.and(Err(e)),
+            }
         }
-        Ok(())
+        result
     }
 
-    /// Disables every attached source: their actions stop running until enabled.
+    /// Disables every attached source through its own [`EventSource::disable`]
+    /// (an interrupt source's disable nests): their actions stop running until
+    /// enabled.
     pub fn disable_all_event_sources(&self) -> Result {
+        let mut result = Ok(());
         for s in self.snapshot_sources()? {
-            s.base().set_enabled(false);
+            if let Err(e) = s.disable() {
+                result = result.and(Err(e));
+            }
         }
-        Ok(())
+        result
     }
 
     /// Loop statistics.
@@ -856,7 +863,7 @@ impl WorkLoop {
         lp.stopping.store(true, Release);
         if let Ok(list) = self.snapshot_sources() {
             for s in list.iter() {
-                s.base().set_enabled(false);
+                s.loop_stopping();
             }
         }
         lp.waker.wake();
@@ -877,7 +884,7 @@ impl WorkLoop {
             let list = core::mem::take(unsafe { &mut *lp.sources.get() });
             lp.source_count.store(0, Relaxed);
             for s in list.iter() {
-                s.loop_stopping();
+                // Disabled in step 1: no source is added once `stopping` is set.
                 s.base().detach();
             }
             drop(list);

@@ -777,6 +777,29 @@ mod tests {
     }
 
     #[test]
+    fn enable_all_runs_each_sources_own_enable() -> Result {
+        // A command gate's enable wakes its waiters; the loop-wide switch must do
+        // the same, not just flip a flag.
+        let lp = new_loop(c"wl-enableall")?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        lp.disable_all_event_sources()?;
+        let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, r2) = (gate.clone(), ran.clone());
+        let t = spawn(c"wl-waiter", None, move || {
+            if g2.run_action(|_g| ()).is_ok() {
+                r2.store(1, Relaxed);
+            }
+        })?;
+        fsleep(Delta::from_millis(30));
+        assert_eq!(ran.load(Relaxed), 0);
+        lp.enable_all_event_sources()?;
+        assert!(wait_until(5000, || ran.load(Relaxed) == 1));
+        t.join();
+        Ok(())
+    }
+
+    #[test]
     fn command_sleep_is_woken_or_times_out() -> Result {
         let lp = new_loop(c"wl-csleep")?;
         let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;

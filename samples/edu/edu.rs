@@ -808,6 +808,16 @@ impl EduDevice {
     }
 }
 
+impl EduDevice {
+    /// The engine for a file being opened; `ENODEV` once the device goes away.
+    fn engine_for_open(&self) -> Result<Arc<EduEngine>> {
+        if self.engine.gone.load(Acquire) {
+            return Err(ENODEV);
+        }
+        Ok(self.engine.clone())
+    }
+}
+
 #[pinned_drop]
 impl PinnedDrop for EduDevice {
     fn drop(self: Pin<&mut Self>) {
@@ -843,12 +853,10 @@ impl MiscDevice for EduFile {
         let dev = unsafe {
             &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, misc)
         };
-        if dev.engine.gone.load(Acquire) {
-            return Err(ENODEV);
-        }
+        let engine = dev.engine_for_open()?;
         KBox::try_pin_init(
             try_pin_init!(EduFile {
-                engine: dev.engine.clone(),
+                engine,
                 requests <- new_mutex!(KVec::new()),
                 unread <- new_mutex!(KVec::new()),
             }),
@@ -950,12 +958,9 @@ impl MiscDevice for EduDmaFile {
         let dev = unsafe {
             &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, dma_misc)
         };
-        if dev.engine.gone.load(Acquire) {
-            return Err(ENODEV);
-        }
         KBox::pin_init(
             Ok::<_, Error>(EduDmaFile {
-                engine: dev.engine.clone(),
+                engine: dev.engine_for_open()?,
             }),
             GFP_KERNEL,
         )
