@@ -754,12 +754,11 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn disabled_command_gate_makes_callers_wait() -> Result {
-        let lp = new_loop(c"wl-cdisable")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
-        gate.disable();
+    /// Starts a thread that calls `run_action` on a disabled `gate`, and checks it
+    /// is still waiting 30 ms later. The returned flag turns 1 once it ran.
+    fn blocked_caller(
+        gate: &Arc<CommandGate>,
+    ) -> Result<(super::workloop::Thread, Arc<Atomic<u32>>)> {
         let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (g2, r2) = (gate.clone(), ran.clone());
         let t = spawn(c"wl-waiter", None, move || {
@@ -768,7 +767,19 @@ mod tests {
             }
         })?;
         fsleep(Delta::from_millis(30));
-        assert_eq!(ran.load(Relaxed), 0);
+        if ran.load(Relaxed) != 0 {
+            return Err(EINVAL);
+        }
+        Ok((t, ran))
+    }
+
+    #[test]
+    fn disabled_command_gate_makes_callers_wait() -> Result {
+        let lp = new_loop(c"wl-cdisable")?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        gate.disable();
+        let (t, ran) = blocked_caller(&gate)?;
         assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
         gate.enable();
         t.join();
@@ -784,15 +795,7 @@ mod tests {
         let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
         lp.add_event_source(&*gate)?;
         lp.disable_all_event_sources()?;
-        let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let (g2, r2) = (gate.clone(), ran.clone());
-        let t = spawn(c"wl-waiter", None, move || {
-            if g2.run_action(|_g| ()).is_ok() {
-                r2.store(1, Relaxed);
-            }
-        })?;
-        fsleep(Delta::from_millis(30));
-        assert_eq!(ran.load(Relaxed), 0);
+        let (t, ran) = blocked_caller(&gate)?;
         lp.enable_all_event_sources()?;
         assert!(wait_until(5000, || ran.load(Relaxed) == 1));
         t.join();
