@@ -15,9 +15,25 @@ for f in "${flavours[@]}"; do
 	"$WL_ROOT/scripts/kernel-build.sh" "$f" >/dev/null
 done
 
-# Four edu devices (some of them end up on shared INTx lines) and a
-# pci-serial UART, a second driver on those lines.
-devices=(--device edu --device edu --device edu --device edu --device pci-serial)
+# Four edu devices (on shared INTx lines) and a pci-serial UART, a second
+# driver on those lines. Each has an id and a fixed slot, so that a test can
+# hot-unplug it (host_unplug in edu_common.inc) and plug it back at the same
+# address, on the same line.
+#
+# INTx routing on the pc machine: INTA of slot S is PIRQ (S - 1) & 3 (A..D;
+# devices whose slots differ by a multiple of 4 share a PIRQ), and SeaBIOS
+# routes PIRQA/B to IRQ 10 and PIRQC/D to IRQ 11 (e1000 at slot 3 is PIRQC).
+# The layout below gives two lines, each with two edu devices, the UART
+# sharing its PIRQ with two of them:
+#   PIRQD, IRQ 11: edu0 (0x10), edu2 (0x14), ser0 (0x18)
+#   PIRQA, IRQ 10: edu1 (0x11), edu3 (0x15)
+# The guest probes in slot order, so edu<N> is the driver's device N and
+# irq_mode=3 (MSI on even, INTx on odd) puts both INTx devices on PIRQA.
+devices=(
+	--device edu,id=edu0,addr=0x10 --device edu,id=edu1,addr=0x11
+	--device edu,id=edu2,addr=0x14 --device edu,id=edu3,addr=0x15
+	--device pci-serial,id=ser0,addr=0x18
+)
 total_pass=0 total_fail=0
 for f in "${flavours[@]}"; do
 	timeout=900
