@@ -13,6 +13,7 @@
 
 use super::{
     event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
+    hooks::{self, Point},
     sys,
     work_loop::{Gate, LoopInner, SleepResult},
 };
@@ -109,19 +110,26 @@ impl CommandGate {
         };
         core.inflight.fetch_add(1, Relaxed);
         let _inflight = Inflight(core);
-        loop {
-            if core.dead.load(Acquire) {
-                return Err(ENODEV);
+        // Inside this command gate from here: `close` finds and fails every sleep of
+        // the closure, whichever call it sleeps with.
+        lp.in_scope(&gate, core.tag(), &core.dead, || {
+            loop {
+                if core.dead.load(Acquire) {
+                    return Err(ENODEV);
+                }
+                if core.base.is_enabled() || gate.on_thread() {
+                    break;
+                }
+                if !wait {
+                    return Err(EBUSY);
+                }
+                // `enable` sets the flag before it wakes: checked again under the
+                // sleeper mutex, so its wake-up cannot fall before the registration.
+                let enabled = || core.base.is_enabled();
+                lp.sleep(core.enable_event(), None, Some(&enabled))?;
             }
-            if core.base.is_enabled() || gate.on_thread() {
-                break;
-            }
-            if !wait {
-                return Err(EBUSY);
-            }
-            gate.sleep_tagged(core.enable_event(), core.tag(), None)?;
-        }
-        Ok(f(&gate))
+            Ok(f(&gate))
+        })
     }
 
     /// Runs `f` holding the loop's gate and returns its result. Process context; may
@@ -154,10 +162,15 @@ impl CommandGate {
         event: usize,
         timeout: Option<Delta>,
     ) -> Result<SleepResult> {
-        if self.core.dead.load(Acquire) {
-            return Err(ENODEV);
+        let core = &*self.core;
+        let lp = gate.inner();
+        if lp.holder_in_scope(gate, core.tag()) {
+            lp.sleep(event, timeout, None)
+        } else {
+            // Called with a gate taken outside this command gate: count the sleep as
+            // inside it, so that `close` fails it.
+            lp.in_scope(gate, core.tag(), &core.dead, || lp.sleep(event, timeout, None))
         }
-        gate.sleep_tagged(event, self.core.tag(), timeout)
     }
 
     /// Wakes the sleepers on `event` (all, or only the first). Process context.
@@ -199,8 +212,10 @@ impl CommandGate {
         let core = &*self.core;
         core.dead.store(true, Release);
         if let Some(lp) = core.base.work_loop() {
-            // Sleepers of this gate fail; every closure inside it drains first.
-            lp.abort_sleepers(core.tag());
+            // Sleepers of this gate fail (a sleeper registering from now on sees
+            // `dead` under the mutex this takes); every closure inside it drains first.
+            lp.abort_sleepers_in(core.tag());
+            hooks::point(Point::CloseAfterAbort);
             lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
         }
         detach_on_drop(&self.core);

@@ -71,6 +71,10 @@ pub trait EventSource: Send + Sync {
         // The only failure is a source being torn down, which is disabled for good.
         let _ = self.disable();
     }
+
+    /// Called after the source was attached to a loop (process context, not
+    /// holding the gate). The default does nothing.
+    fn attached(&self) {}
 }
 
 /// Something that is, or owns, an event source and can be attached to a loop.
@@ -168,8 +172,8 @@ impl SourceBase {
 
     /// Tells the source's loop that there is work. Any context, hard IRQ included.
     ///
-    /// Does nothing if the source was never attached; after a detach the old loop
-    /// gets at most one spurious pass.
+    /// Does nothing while the source is not attached (a signaller racing with the
+    /// detach may still give the old loop one spurious pass).
     #[inline]
     pub fn signal_work_available(&self) {
         let lp = self.loop_ptr.load(Acquire);
@@ -232,6 +236,9 @@ impl SourceBase {
         {
             let _loops = self.loops.lock();
             self.attached.store(false, Release);
+            // A signal from now on wakes no loop. The old loop stays alive (in
+            // `loops`) for a signaller that loaded the pointer before this store.
+            self.loop_ptr.store(core::ptr::null_mut(), Release);
         }
         drop(self.files.lock().take());
     }

@@ -50,6 +50,7 @@ use super::{
         Timestamps,
     },
     filter::{FilterContext, FilterResult},
+    hooks::{self, Point},
     stats::{bump, SourceStats},
     sys::{self, IrqLine},
     work_loop::Gate,
@@ -81,6 +82,18 @@ pub trait InterruptHandler: Send + Sync + 'static {
     /// `count` is the number of scheduled interrupts since the previous call, never
     /// zero.
     fn action(&self, gate: &Gate<'_>, count: u32);
+
+    /// Silences the device: stop it from raising this interrupt (mask it in the
+    /// device's own interrupt-enable register, acknowledge what is pending).
+    ///
+    /// Called once when the source is dropped, before it stops answering its line;
+    /// process context, may sleep, no action runs concurrently. After it, the
+    /// filter still runs for every interrupt on the line until the line is freed
+    /// (so a device that still asserts is acknowledged, not left to storm the
+    /// line's other devices), but nothing is scheduled or masked. The default does
+    /// nothing: a plain source (no filter) whose device may still assert must
+    /// override it.
+    fn quiesce(&self) {}
 }
 
 /// Whether the line may be shared with other devices.
@@ -96,6 +109,20 @@ const TRIGGER_UNKNOWN: u32 = 0;
 const TRIGGER_EDGE: u32 = 1;
 const TRIGGER_LEVEL: u32 = 2;
 
+/// Who holds the source disabled, apart from the top half's auto-disable.
+struct Hold {
+    /// The driver's nesting disable count.
+    driver: u32,
+    /// The loop the source was on stopped; cleared when it is attached again.
+    stopped: bool,
+}
+
+impl Hold {
+    fn held(&self) -> bool {
+        self.driver > 0 || self.stopped
+    }
+}
+
 #[pin_data]
 struct IntCore<T: InterruptHandler> {
     #[pin]
@@ -108,11 +135,11 @@ struct IntCore<T: InterruptHandler> {
     trigger: Atomic<u32>,
     /// 1 while the top half's auto-disable holds the line masked.
     auto_masked: Atomic<u32>,
-    /// Set at teardown: the top half answers `IRQ_NONE` and touches nothing.
+    /// Set at teardown: the top half only runs the filter, never schedules or masks.
     dead: AtomicFlag,
-    /// The driver's disable count (see "Disable depth").
+    /// The driver's disable count and the loop's stop (see "Disable depth").
     #[pin]
-    disable_count: Mutex<u32>,
+    disable_count: Mutex<Hold>,
     #[pin]
     handler: T,
 }
@@ -149,7 +176,7 @@ impl<T: InterruptHandler> IntCore<T> {
 
     fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
         if self.dead.load(Acquire) {
-            return IrqReturn::None;
+            return self.dying_top_half(dev);
         }
         let signal = || self.produce(false);
         let ctx = FilterContext {
@@ -172,6 +199,22 @@ impl<T: InterruptHandler> IntCore<T> {
         }
     }
 
+    /// The top half of a source being torn down: the filter still acknowledges its
+    /// device, but nothing is counted, scheduled or masked. A "schedule" answer (a
+    /// plain source) is not ours to handle any more: `IRQ_NONE` lets genirq's
+    /// spurious-interrupt detection stop a device that was not quiesced.
+    fn dying_top_half(&self, dev: &Device<Bound>) -> IrqReturn {
+        let signal = || {};
+        let ctx = FilterContext {
+            device: dev,
+            signal: &signal,
+        };
+        match self.handler.filter(&ctx) {
+            FilterResult::Handled => IrqReturn::Handled,
+            FilterResult::NotMine | FilterResult::Schedule => IrqReturn::None,
+        }
+    }
+
     fn unmask_auto(&self) {
         if self.auto_masked.xchg(0, Full) == 1 {
             self.line.enable();
@@ -182,47 +225,57 @@ impl<T: InterruptHandler> IntCore<T> {
         if !self.base.is_attached() {
             return Err(sys::enotconn());
         }
-        let mut count = self.disable_count.lock();
+        let mut hold = self.disable_count.lock();
         // Checked under the mutex teardown sets it under: no line operation after.
         if self.dead.load(Acquire) {
             return Err(ENODEV);
         }
-        if *count == 0 {
+        if hold.driver == 0 {
             return Err(EINVAL);
         }
-        *count -= 1;
-        if *count == 0 {
+        hold.driver -= 1;
+        if !hold.held() {
             self.base.set_enabled(true);
             if !self.shared {
                 self.line.enable();
             }
         }
-        drop(count);
+        drop(hold);
         // Deliver what was held, and let the loop undo a pending auto-disable.
         self.base.signal_work_available();
         Ok(())
     }
 
     fn disable_line(&self) -> Result {
-        let mut count = self.disable_count.lock();
+        let mut hold = self.disable_count.lock();
         if self.dead.load(Acquire) {
             return Err(ENODEV);
         }
-        *count += 1;
-        if *count == 1 {
+        self.hold(&mut hold, |h| h.driver += 1);
+        hooks::point(Point::DisableBeforeSync);
+        // Still under the mutex teardown takes before `free_irq`: the line stays
+        // requested for the whole wait, as `disable_irq` requires.
+        self.line.synchronize();
+        drop(hold);
+        Ok(())
+    }
+
+    /// Applies `change` to the holders and masks the action (and an exclusive
+    /// line) if that made the source held. `hold` is the locked state.
+    fn hold(&self, hold: &mut Hold, change: impl FnOnce(&mut Hold)) {
+        let was = hold.held();
+        change(hold);
+        if !was && hold.held() {
             self.base.set_enabled(false);
             if !self.shared {
                 self.line.disable_nosync();
             }
         }
-        drop(count);
-        self.line.synchronize();
-        Ok(())
     }
 
     /// The driver's current disable count.
     fn disable_depth(&self) -> u32 {
-        *self.disable_count.lock()
+        self.disable_count.lock().driver
     }
 }
 
@@ -249,6 +302,32 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
 
     fn disable(&self) -> Result {
         self.disable_line()
+    }
+
+    /// The loop stops: hold the action without counting as a driver disable, so the
+    /// driver's count is what it was (`disable_depth` unchanged).
+    fn loop_stopping(&self) {
+        let mut hold = self.disable_count.lock();
+        if self.dead.load(Acquire) || hold.stopped {
+            return;
+        }
+        self.hold(&mut hold, |h| h.stopped = true);
+        self.line.synchronize();
+    }
+
+    /// Attached to a loop again after its loop stopped: undo `loop_stopping`.
+    fn attached(&self) {
+        let mut hold = self.disable_count.lock();
+        if self.dead.load(Acquire) || !hold.stopped {
+            return;
+        }
+        hold.stopped = false;
+        if !hold.held() {
+            self.base.set_enabled(true);
+            if !self.shared {
+                self.line.enable();
+            }
+        }
     }
 }
 
@@ -314,7 +393,10 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
                     trigger: Atomic::new(TRIGGER_UNKNOWN),
                     auto_masked: Atomic::new(0),
                     dead: AtomicFlag::new(false),
-                    disable_count <- new_mutex!(1),
+                    disable_count <- new_mutex!(Hold {
+                        driver: 1,
+                        stopped: false,
+                    }),
                     handler <- handler,
                 }? Error),
                 GFP_KERNEL,
@@ -468,20 +550,16 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
         // `Registration::try_synchronize` cannot be used to check: it calls
         // `synchronize_irq`, which sleeps, inside an RCU read-side section.)
         //
-        // 1. The top half stops touching anything and the driver's count holds the
-        //    source disabled.
+        // 0. The device stops raising the interrupt.
+        core.handler.quiesce();
+        // 1. The top half stops scheduling and masking, and the source is held
+        //    disabled.
         {
-            let mut count = core.disable_count.lock();
+            let mut hold = core.disable_count.lock();
             // Under the mutex: an `InterruptControl` sees it before its next line
-            // operation.
+            // operation, and one in the middle of a `disable` has finished it.
             core.dead.store(true, Release);
-            if *count == 0 {
-                *count = 1;
-                core.base.set_enabled(false);
-                if !core.shared {
-                    core.line.disable_nosync();
-                }
-            }
+            core.hold(&mut hold, |h| h.driver = h.driver.max(1));
         }
         core.line.synchronize();
         // 2. No action runs after this.

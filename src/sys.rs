@@ -71,16 +71,35 @@ pub enum Priority {
 }
 
 impl KThread {
-    /// Creates a kernel thread that runs `func(data)` once woken.
+    /// Creates a kernel thread that runs `func(data)` once started, and starts it.
     ///
-    /// The thread is created stopped, bound to `cpu` if one is given, with the given
-    /// priority, and then woken.
+    /// # Safety
+    ///
+    /// As for [`KThread::create`].
+    pub(crate) unsafe fn run(
+        func: unsafe extern "C" fn(*mut c_void) -> c_int,
+        data: *mut c_void,
+        name: &CStr,
+        cpu: Option<u32>,
+        prio: Priority,
+    ) -> Result<Self> {
+        // SAFETY: The caller's promise is the one `create` needs.
+        let this = unsafe { Self::create(func, data, name, cpu, prio) }?;
+        this.start();
+        Ok(this)
+    }
+
+    /// Creates a kernel thread that will run `func(data)` once [`KThread::start`]ed,
+    /// bound to `cpu` if one is given, with the given priority.
+    ///
+    /// A thread that is stopped (or dropped) before it was started never runs
+    /// `func`: `kthread()` checks `KTHREAD_SHOULD_STOP` before calling it.
     ///
     /// # Safety
     ///
     /// `data` must stay valid for `func` until [`KThread::stop`] has returned or, if the
     /// thread is never stopped, until `func` returns.
-    pub(crate) unsafe fn run(
+    pub(crate) unsafe fn create(
         func: unsafe extern "C" fn(*mut c_void) -> c_int,
         data: *mut c_void,
         name: &CStr,
@@ -118,9 +137,13 @@ impl KThread {
             unsafe { bindings::kthread_bind(task.as_ptr(), cpu) };
         }
         this.set_priority(prio);
-        // SAFETY: `task` is valid by the type invariant.
-        unsafe { bindings::wake_up_process(task.as_ptr()) };
         Ok(this)
+    }
+
+    /// Lets a thread made by [`KThread::create`] run its function.
+    pub(crate) fn start(&self) {
+        // SAFETY: `task` is valid by the type invariant.
+        unsafe { bindings::wake_up_process(self.task.as_ptr()) };
     }
 
     /// Changes the scheduling class of the thread.

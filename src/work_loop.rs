@@ -40,6 +40,7 @@
 
 use super::{
     event_source::{AsEventSource, EventSource},
+    hooks::{self, Point},
     stats::{bump, LoopStats},
     sys::{self, KThread},
     Priority,
@@ -56,6 +57,7 @@ use kernel::{
         new_mutex, Arc, ArcBorrow, CondVar, CondVarTimeoutResult, Mutex,
     },
     time::{msecs_to_jiffies, Delta},
+    workqueue,
 };
 
 /// How a work loop's thread is created.
@@ -101,7 +103,11 @@ enum SleeperState {
 struct Sleeper {
     id: u64,
     event: usize,
-    tag: usize,
+    /// The sleeping task.
+    task: usize,
+    /// Innermost [`ScopeFrame`] of the sleeper (0: none); its frames stay alive
+    /// while it is listed, since it is still inside `LoopInner::sleep`.
+    scope: usize,
     state: SleeperState,
 }
 
@@ -111,6 +117,49 @@ struct Sleeper {
 struct GateState {
     next_sleeper: u64,
     sleepers: KVec<Sleeper>,
+    /// Set by `stop`: no sleeper registers any more.
+    closed: bool,
+}
+
+/// One command gate the gate holder is inside: a frame on the holder's stack,
+/// linked to the frame of the command gate it was entered from.
+///
+/// A sleeper records its innermost frame, so closing a command gate finds every
+/// sleeper inside it, whichever call it slept with, and a sleeper inside a closed
+/// command gate is refused under the same mutex the close aborts under.
+pub(crate) struct ScopeFrame {
+    /// Identity of the command gate.
+    tag: usize,
+    /// The command gate's "closed" flag.
+    closed: *const AtomicFlag,
+    /// The enclosing frame (0: none).
+    parent: usize,
+}
+
+/// Whether any frame of the chain starting at `frame` satisfies `pred`.
+///
+/// # Safety
+///
+/// Every frame of the chain must be alive: it belongs to the gate holder (while it
+/// holds the gate) or to a listed sleeper (see [`Sleeper::scope`]).
+unsafe fn chain_any(mut frame: usize, pred: impl Fn(&ScopeFrame) -> bool) -> bool {
+    while frame != 0 {
+        // SAFETY: Alive by the function's safety requirement.
+        let f = unsafe { &*(frame as *const ScopeFrame) };
+        if pred(f) {
+            return true;
+        }
+        frame = f.parent;
+    }
+    false
+}
+
+impl ScopeFrame {
+    fn is_closed(&self) -> bool {
+        // SAFETY: `closed` is a field of the command gate the frame's owner is inside,
+        // which outlives the frame.
+        unsafe { (*self.closed).load(Acquire) }
+    }
 }
 
 /// The shared state of a work loop. Event sources hold references to it.
@@ -143,6 +192,14 @@ pub struct LoopInner {
     gate_waiters: Atomic<u32>,
     /// Set by `stop`: new entries are refused.
     gate_closed: AtomicFlag,
+    /// Innermost [`ScopeFrame`] of the gate holder (0: none). Written only by the
+    /// holder.
+    scope: Atomic<usize>,
+    /// Address of the source whose `check_for_work` the loop thread runs (0: none).
+    running: Atomic<usize>,
+    /// Set when the running source was removed while its action slept in the gate:
+    /// its further sleeps fail at once. Cleared by the loop thread.
+    running_removed: AtomicFlag,
     #[pin]
     gate: Mutex<GateState>,
     #[pin]
@@ -182,9 +239,13 @@ impl LoopInner {
             gate_depth: Atomic::new(0),
             gate_waiters: Atomic::new(0),
             gate_closed: AtomicFlag::new(false),
+            scope: Atomic::new(0),
+            running: Atomic::new(0),
+            running_removed: AtomicFlag::new(false),
             gate <- new_mutex!(GateState {
                 next_sleeper: 1,
                 sleepers: KVec::new(),
+                closed: false,
             }),
             gate_cv <- new_condvar!(),
             sources: UnsafeCell::new(KVec::new()),
@@ -230,6 +291,7 @@ impl LoopInner {
     fn try_acquire(&self, me: usize) -> bool {
         if self.gate_owner.cmpxchg(0, me, Full).is_ok() {
             self.gate_depth.store(1, Relaxed);
+            self.scope.store(0, Relaxed);
             true
         } else {
             false
@@ -270,6 +332,7 @@ impl LoopInner {
         if this.gate_closed.load(Acquire) {
             return Err(ENODEV);
         }
+        hooks::point(Point::EnterAfterClosedCheck);
         if !this.try_acquire(me) {
             if !wait {
                 return Err(EBUSY);
@@ -281,6 +344,7 @@ impl LoopInner {
             }
         }
         let gate = Gate::new(this);
+        hooks::point(Point::EnterAfterAcquire);
         if this.gate_closed.load(Acquire) {
             // Lost the race with `stop`: `gate` is given back on drop.
             return Err(ENODEV);
@@ -302,22 +366,43 @@ impl LoopInner {
         }
     }
 
-    fn sleep(&self, event: usize, tag: usize, timeout: Option<Delta>) -> Result<SleepResult> {
+    /// Sleeps on `event`, releasing the gate; see [`Gate::sleep`]. `ready` is
+    /// checked under the sleeper mutex before registering: if it holds the call
+    /// returns `Woken` at once, so a waker that makes it true and then calls
+    /// [`LoopInner::wakeup`] is never missed.
+    pub(crate) fn sleep(
+        &self,
+        event: usize,
+        timeout: Option<Delta>,
+        ready: Option<&dyn Fn() -> bool>,
+    ) -> Result<SleepResult> {
         let me = sys::current_task_id();
         if self.gate_owner.load(Relaxed) != me {
             return Err(EPERM);
         }
-        if self.gate_closed.load(Acquire) {
+        let scope = self.scope.load(Relaxed);
+        hooks::point(Point::SleepBeforeRegister);
+        let mut st = self.gate.lock();
+        // Checked under the mutex `stop`, `CommandGate::close` and a removal abort
+        // under: a sleeper is either listed before they abort, or refused here.
+        // SAFETY: The chain is this task's own (it holds the gate).
+        if st.closed || unsafe { chain_any(scope, ScopeFrame::is_closed) } {
             return Err(ENODEV);
         }
-        let mut st = self.gate.lock();
+        if me == self.thread_id.load(Relaxed) && self.running_removed.load(Acquire) {
+            return Err(ENODEV);
+        }
+        if ready.is_some_and(|r| r()) {
+            return Ok(SleepResult::Woken);
+        }
         let id = st.next_sleeper;
         st.next_sleeper += 1;
         st.sleepers.push(
             Sleeper {
                 id,
                 event,
-                tag,
+                task: me,
+                scope,
                 state: SleeperState::Waiting,
             },
             GFP_KERNEL,
@@ -325,6 +410,7 @@ impl LoopInner {
         // Release every recursion level.
         let depth = self.gate_depth.load(Relaxed);
         self.gate_depth.store(0, Relaxed);
+        self.scope.store(0, Relaxed);
         self.gate_owner.xchg(0, Full);
         self.gate_cv.notify_all();
 
@@ -356,11 +442,13 @@ impl LoopInner {
             }
         };
         drop(st);
+        hooks::point(Point::SleepAfterOutcome);
         // Take the gate back at the saved depth; allowed even while the loop stops,
         // so that the sleeper's caller can finish and leave the gate. The sleeper
         // stays listed until it owns the gate again, so `stop` waits for it.
         self.wait_as_gate_waiter(|_| self.gate_owner.cmpxchg(0, me, Full).is_ok());
         self.gate_depth.store(depth, Relaxed);
+        self.scope.store(scope, Relaxed);
         self.gate.lock().sleepers.retain(|s| s.id != id);
         outcome
     }
@@ -384,16 +472,62 @@ impl LoopInner {
         }
     }
 
-    /// Wakes with an error every sleeper tagged `tag` (0: every sleeper).
-    pub(crate) fn abort_sleepers(&self, tag: usize) {
+    /// Wakes with `ENODEV` every sleeper that `pred` selects. The sleeper mutex is
+    /// held while `pred` runs.
+    fn abort_where(&self, pred: impl Fn(&Sleeper) -> bool) {
         let mut st = self.gate.lock();
         for s in st.sleepers.iter_mut() {
-            if tag == 0 || s.tag == tag {
+            if s.state == SleeperState::Waiting && pred(s) {
                 s.state = SleeperState::Aborted;
             }
         }
         drop(st);
         self.gate_cv.notify_all();
+    }
+
+    /// Wakes with `ENODEV` every sleeper inside the command gate `tag`, whether it
+    /// slept with `command_sleep` or with a plain [`Gate::sleep`] in its closure.
+    pub(crate) fn abort_sleepers_in(&self, tag: usize) {
+        // SAFETY: A listed sleeper's frames are alive (see `Sleeper::scope`).
+        self.abort_where(|s| unsafe { chain_any(s.scope, |f| f.tag == tag) });
+    }
+
+    /// `stop`'s abort: no sleeper registers from now on, every listed one fails,
+    /// and new gate entries are refused.
+    fn close_for_good(&self) {
+        let mut st = self.gate.lock();
+        st.closed = true;
+        self.gate_closed.store(true, Release);
+        drop(st);
+        self.abort_where(|_| true);
+    }
+
+    /// Runs `f` with the command gate `tag` (closed when `closed` is set) as the
+    /// innermost scope of the gate holder. Gate held.
+    pub(crate) fn in_scope<R>(
+        &self,
+        _gate: &Gate<'_>,
+        tag: usize,
+        closed: &AtomicFlag,
+        f: impl FnOnce() -> R,
+    ) -> R {
+        let frame = ScopeFrame {
+            tag,
+            closed,
+            parent: self.scope.load(Relaxed),
+        };
+        self.scope
+            .store(core::ptr::from_ref(&frame) as usize, Relaxed);
+        let r = f();
+        // The holder may have slept inside `f`; `sleep` restored the chain.
+        self.scope.store(frame.parent, Relaxed);
+        r
+    }
+
+    /// Whether the gate holder is inside the command gate `tag`. Gate held.
+    pub(crate) fn holder_in_scope(&self, _gate: &Gate<'_>, tag: usize) -> bool {
+        // SAFETY: The chain is the holder's own.
+        unsafe { chain_any(self.scope.load(Relaxed), |f| f.tag == tag) }
     }
 
     /// Waits (not holding the gate) until `cond` holds with the gate free.
@@ -461,6 +595,7 @@ impl LoopInner {
         this.source_count.fetch_add(1, Relaxed);
         this.restart.store(true, Release);
         drop(gate);
+        src.attached();
         // The source may have work already.
         src.base().signal_work_available();
         Ok(())
@@ -481,18 +616,59 @@ impl LoopInner {
             return Err(ENOENT);
         };
         src.base().detach();
-        // SAFETY: Gate held (see `source_at`). `add_source` keeps the graveyard's
-        // capacity at least its length plus the number of sources, so this cannot
-        // fail; were it to, the source is leaked rather than dropped, since a walk in
-        // progress may be running it.
-        if let Err(e) = unsafe { &mut *this.graveyard.get() }.push_within_capacity(removed) {
-            pr_warn!("workloop: graveyard full; leaking a removed source\n");
-            core::mem::forget(e);
-        }
         this.source_count.fetch_sub(1, Relaxed);
         this.restart.store(true, Release);
-        drop(gate);
+        let key = Arc::as_ptr(src).cast::<()>() as usize;
+        // We hold the gate, so a source whose `check_for_work` is still running is
+        // one whose action sleeps in the gate (unless we are that action).
+        let asleep = !this.on_thread() && this.running.load(Relaxed) == key;
+        let nested = this.gate_depth.load(Relaxed) > 1;
+        if this.on_thread() || (asleep && nested) {
+            // A pass may be walking this source (the caller is an action), or the
+            // caller is inside the gate and cannot wait for the action to leave it:
+            // the source is dropped between passes.
+            if asleep {
+                this.abort_running_action();
+            }
+            // SAFETY: Gate held (see `source_at`). `add_source` keeps the graveyard's
+            // capacity at least its length plus the number of sources, so this cannot
+            // fail; were it to, the source is leaked rather than dropped, since a walk
+            // in progress may be running it.
+            if let Err(e) = unsafe { &mut *this.graveyard.get() }.push_within_capacity(removed) {
+                pr_warn!("workloop: graveyard full; leaking a removed source\n");
+                core::mem::forget(e);
+            }
+            drop(gate);
+            return Ok(());
+        }
+        if asleep {
+            // The action sleeps in the gate: fail its sleep and wait, outside the
+            // gate, until it has returned.
+            this.abort_running_action();
+            drop(gate);
+            this.wait_as_gate_waiter(|_| this.running.load(Acquire) != key);
+        } else {
+            drop(gate);
+        }
+        // No walk holds this source: drop it now, outside the gate (its drop may
+        // close a command gate or stop a loop).
+        drop(removed);
         Ok(())
+    }
+
+    /// Fails the sleeps of the running source's action, now and until it returns.
+    /// Gate held by a task other than the loop thread.
+    fn abort_running_action(&self) {
+        let thread = self.thread_id.load(Relaxed);
+        let mut st = self.gate.lock();
+        self.running_removed.store(true, Release);
+        for s in st.sleepers.iter_mut() {
+            if s.task == thread && s.state == SleeperState::Waiting {
+                s.state = SleeperState::Aborted;
+            }
+        }
+        drop(st);
+        self.gate_cv.notify_all();
     }
 
     pub(crate) fn remove_source_arc(lp: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
@@ -521,8 +697,16 @@ impl LoopInner {
             // graveyard while the gate is held (see `source_at`).
             let src = unsafe { &*src };
             // A source removed earlier in this pass is no longer attached.
-            if src.base().is_attached() && src.check_for_work(&gate) {
-                more = true;
+            if src.base().is_attached() {
+                // Published for a remover that must wait while the action sleeps in
+                // the gate; cleared before the gate is released at the end of the pass.
+                this.running
+                    .store(core::ptr::from_ref(src).cast::<()>() as usize, Relaxed);
+                if src.check_for_work(&gate) {
+                    more = true;
+                }
+                this.running.store(0, Release);
+                this.running_removed.store(false, Relaxed);
             }
             if this.restart.xchg(false, Acquire) {
                 i = 0;
@@ -535,16 +719,19 @@ impl LoopInner {
 
     fn thread_main(this: ArcBorrow<'_, Self>) {
         let me = sys::current_task_id();
-        while !this.is_stopping() {
+        // `kthread_should_stop` too: a loop whose creation failed is stopped without
+        // `stopping` (as genirq's `irq_wait_for_interrupt` checks it).
+        let done = || this.is_stopping() || sys::kthread_should_stop();
+        while !done() {
             // Clear before the pass: a signal from here on forces another pass.
             this.work.xchg(0, Full);
             if Self::run_pass(this, me) {
                 continue;
             }
-            if this.is_stopping() {
+            if done() {
                 break;
             }
-            sys::sleep_unless(me, || this.work.load(Relaxed) != 0 || this.is_stopping());
+            sys::sleep_unless(me, || this.work.load(Relaxed) != 0 || done());
             bump(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
@@ -611,16 +798,12 @@ impl<'a> Gate<'a> {
     /// `ERESTARTSYS` if a signal arrived, `ENODEV` if the loop stopped (or the
     /// command gate the sleep belongs to went away), `ENOMEM`.
     pub fn sleep(&self, event: usize, timeout: Option<Delta>) -> Result<SleepResult> {
-        self.lp.sleep(event, 0, timeout)
+        self.lp.sleep(event, timeout, None)
     }
 
-    pub(crate) fn sleep_tagged(
-        &self,
-        event: usize,
-        tag: usize,
-        timeout: Option<Delta>,
-    ) -> Result<SleepResult> {
-        self.lp.sleep(event, tag, timeout)
+    /// The loop this gate belongs to.
+    pub(crate) fn inner(&self) -> &LoopInner {
+        &self.lp
     }
 
     /// Wakes threads sleeping in this loop's gate on `event`: all of them, or only
@@ -651,6 +834,33 @@ impl Drop for Gate<'_> {
     }
 }
 
+/// The loop's thread and the reference to [`LoopInner`] it runs with.
+///
+/// # Invariants
+///
+/// `raw` is a reference to the loop's `LoopInner` obtained with `Arc::into_raw` and
+/// handed to `task`'s thread function; it is reclaimed only by
+/// [`LoopThread::stop`], after the thread has exited.
+struct LoopThread {
+    task: KThread,
+    raw: *const LoopInner,
+}
+
+// SAFETY: `raw` is an owned `Arc` reference (type invariant), which may be released
+// from any thread; `KThread` is `Send`.
+unsafe impl Send for LoopThread {}
+
+impl LoopThread {
+    /// Stops the thread, waits until it has exited and releases its reference.
+    /// Must not be called by the thread itself.
+    fn stop(self) {
+        self.task.stop();
+        // SAFETY: The thread has exited, so the reference handed to it can be
+        // reclaimed (type invariant).
+        drop(unsafe { Arc::from_raw(self.raw) });
+    }
+}
+
 /// A work loop: a dedicated kernel thread plus the gate that serializes every
 /// action of the event sources attached to it.
 ///
@@ -658,22 +868,15 @@ impl Drop for Gate<'_> {
 ///
 /// # Invariants
 ///
-/// - `raw` is the reference passed to the thread with `Arc::into_raw`; it is
-///   reclaimed only after the thread was stopped, and `thread` is `None` from then on.
+/// `thread` holds the loop's running thread until a `stop` takes it; a stop holds
+/// the mutex until the loop has stopped, so a concurrent `stop` returns only then.
 #[pin_data(PinnedDrop)]
 pub struct WorkLoop {
     inner: Arc<LoopInner>,
-    raw: *const LoopInner,
     #[pin]
-    thread: Mutex<Option<KThread>>,
+    thread: Mutex<Option<LoopThread>>,
     _stats_file: Option<Pin<KBox<File<LoopStatsFile>>>>,
 }
-
-// SAFETY: `raw` is only a second reference to `inner` (see the type invariant); all
-// other fields are `Send`/`Sync`.
-unsafe impl Send for WorkLoop {}
-// SAFETY: See `Send`.
-unsafe impl Sync for WorkLoop {}
 
 /// The debugfs view of a loop's statistics.
 pub(crate) struct LoopStatsFile(Arc<LoopInner>);
@@ -699,28 +902,6 @@ impl WorkLoop {
     pub fn new(name: &CStr, options: LoopOptions) -> Result<Pin<KBox<Self>>> {
         let dir = options.debugfs.as_ref().map(|d| d.subdir(name));
         let inner = Arc::pin_init(LoopInner::new(name, dir)?, GFP_KERNEL)?;
-        let raw = Arc::into_raw(inner.clone());
-        // SAFETY: `raw` stays valid until `stop` reclaims it after `KThread::stop`
-        // returned (type invariant of `WorkLoop`), as `KThread::run` requires.
-        let thread = unsafe {
-            KThread::run(
-                loop_thread,
-                raw.cast_mut().cast(),
-                name,
-                options.cpu,
-                options.priority,
-            )
-        };
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => {
-                // SAFETY: The thread was never created; take the reference back.
-                drop(unsafe { Arc::from_raw(raw) });
-                return Err(e);
-            }
-        };
-        inner.thread_id.store(thread.id(), Relaxed);
-        inner.waker.set(&thread);
         let stats_file = match &inner.debugfs {
             Some(d) => Some(KBox::pin_init(
                 d.read_only_file(c"stats", LoopStatsFile(inner.clone())),
@@ -728,15 +909,47 @@ impl WorkLoop {
             )?),
             None => None,
         };
-        KBox::pin_init(
+        let this = KBox::pin_init(
             try_pin_init!(Self {
                 inner,
-                raw,
-                thread <- new_mutex!(Some(thread)),
+                thread <- new_mutex!(None),
                 _stats_file: stats_file,
             }? Error),
             GFP_KERNEL,
-        )
+        )?;
+        // Every fallible step is done before the thread runs: a thread that is
+        // stopped before it was started never runs its function.
+        let raw = Arc::into_raw(this.inner.clone());
+        // SAFETY: `raw` stays valid until `LoopThread::stop` reclaims it after the
+        // thread has exited, as `KThread::create` requires.
+        let task = unsafe {
+            KThread::create(
+                loop_thread,
+                raw.cast_mut().cast(),
+                name,
+                options.cpu,
+                options.priority,
+            )
+        };
+        let task = match task {
+            Ok(t) => t,
+            Err(e) => {
+                // SAFETY: The thread was never created; take the reference back.
+                drop(unsafe { Arc::from_raw(raw) });
+                return Err(e);
+            }
+        };
+        // INVARIANT: `raw` was handed to `task`'s thread function.
+        let thread = LoopThread { task, raw };
+        if hooks::fail(Point::FailLoopNewAfterThread) {
+            thread.stop();
+            return Err(ENOMEM);
+        }
+        this.inner.thread_id.store(thread.task.id(), Relaxed);
+        this.inner.waker.set(&thread.task);
+        thread.task.start();
+        *this.thread.lock() = Some(thread);
+        Ok(this)
     }
 
     pub(crate) fn inner(&self) -> ArcBorrow<'_, LoopInner> {
@@ -846,7 +1059,8 @@ impl WorkLoop {
         &self.inner.stats
     }
 
-    /// Stops the loop; see the module documentation. Idempotent.
+    /// Stops the loop; see the module documentation. Idempotent; a concurrent
+    /// second call returns when the loop has stopped.
     ///
     /// Process context; must not be called from the loop's thread or while holding
     /// its gate (`EDEADLK`).
@@ -854,44 +1068,62 @@ impl WorkLoop {
         if self.on_thread() || self.in_gate() {
             return Err(sys::edeadlk());
         }
-        let Some(thread) = self.thread.lock().take() else {
-            return Ok(());
-        };
-        let lp = &self.inner;
-        // 1. No source runs its action again, then let a running action finish and
-        //    the thread exit.
-        lp.stopping.store(true, Release);
-        if let Ok(list) = self.snapshot_sources() {
-            for s in list.iter() {
-                s.loop_stopping();
-            }
-        }
-        lp.waker.wake();
-        lp.waker.clear();
-        thread.stop();
-        lp.thread_id.store(0, Relaxed);
-        // 2. Refuse new gate entries, fail sleepers, and wait for every thread that
-        //    is still inside the gate (a `run_action` or a woken sleeper) to leave.
-        lp.gate_closed.store(true, Release);
-        lp.abort_sleepers(0);
-        lp.wait_gate_idle(|| true);
-        lp.wait_until_no_sleepers();
-        // 3. Detach the sources. The gate is closed and idle, so this compare-exchange
-        //    cannot fail; nobody can enter after it.
-        if lp.try_acquire(sys::current_task_id()) {
-            let gate = Gate::new(self.inner());
-            // SAFETY: Gate held (see `source_at`).
-            let list = core::mem::take(unsafe { &mut *lp.sources.get() });
-            lp.source_count.store(0, Relaxed);
-            for s in list.iter() {
-                // Disabled in step 1: no source is added once `stopping` is set.
-                s.base().detach();
-            }
-            drop(list);
-            lp.drain_graveyard(&gate);
-            drop(gate);
+        // Held until the loop has stopped: a second stopper waits here.
+        let mut thread = self.thread.lock();
+        if let Some(t) = thread.take() {
+            LoopInner::shut_down(self.inner(), t);
         }
         Ok(())
+    }
+}
+
+impl LoopInner {
+    /// The body of [`WorkLoop::stop`]. Not on the loop thread, not holding the gate.
+    fn shut_down(this: ArcBorrow<'_, Self>, thread: LoopThread) {
+        let me = sys::current_task_id();
+        // 1. No source runs its action again. Each is told under the gate, walking
+        //    the list in place (nothing to allocate, so nothing to fail); a running
+        //    action finishes first.
+        this.stopping.store(true, Release);
+        if let Ok(gate) = Self::close_gate(this) {
+            let mut i = 0;
+            while let Some(src) = this.source_at(&gate, i) {
+                // SAFETY: Valid while the gate is held (see `source_at`).
+                unsafe { &*src }.loop_stopping();
+                i += 1;
+            }
+            drop(gate);
+        }
+        hooks::point(Point::StopAfterDisable);
+        // 2. Refuse new gate entries and new sleepers, and fail every sleeper, before
+        //    the thread is told to stop: an action asleep in the gate sees `ENODEV`,
+        //    not the signal `kthread_stop` sends.
+        this.close_for_good();
+        hooks::point(Point::StopAfterAbort);
+        // 3. The thread leaves at the next source boundary.
+        this.waker.wake();
+        this.waker.clear();
+        thread.stop();
+        this.thread_id.store(0, Relaxed);
+        // 4. Wait for every thread still inside the gate (a `run_action`, a woken
+        //    sleeper) to leave it.
+        this.wait_until_no_sleepers();
+        hooks::point(Point::StopBeforeDetach);
+        // 5. Detach the sources. An entrant that got past the closed check may own
+        //    the gate for a moment (it leaves at once): wait for it, never skip this.
+        this.wait_as_gate_waiter(|_| this.try_acquire(me));
+        let gate = Gate::new(this);
+        // SAFETY: Gate held (see `source_at`).
+        let list = core::mem::take(unsafe { &mut *this.sources.get() });
+        this.source_count.store(0, Relaxed);
+        for s in list.iter() {
+            // Disabled in step 1: no source is added once `stopping` is set.
+            s.base().detach();
+        }
+        this.drain_graveyard(&gate);
+        drop(gate);
+        // Dropped outside the gate: a source's drop may close a command gate.
+        drop(list);
     }
 }
 
@@ -904,16 +1136,46 @@ impl LoopInner {
 #[pinned_drop]
 impl PinnedDrop for WorkLoop {
     fn drop(self: Pin<&mut Self>) {
-        if let Err(e) = self.stop() {
-            pr_warn!(
-                "workloop: {} dropped from its own thread or gate ({:?}); thread left running\n",
-                self.name().to_str().unwrap_or("?"),
-                e
-            );
+        if self.stop().is_ok() {
             return;
         }
-        // SAFETY: The thread has exited (`stop` succeeded), so the reference handed to
-        // it can be reclaimed (type invariant).
-        drop(unsafe { Arc::from_raw(self.raw) });
+        // Dropped on the loop's own thread or inside its gate: stopping here would
+        // wait for ourselves. Hand the stop to a workqueue; it completes once the
+        // caller has left the gate.
+        let Some(thread) = self.thread.lock().take() else {
+            return;
+        };
+        let name = self.name().to_str().unwrap_or("?");
+        let inner = self.inner.clone();
+        let deferred = Deferred(Some(thread));
+        let stopper = move || {
+            let mut deferred = deferred;
+            if let Some(t) = deferred.0.take() {
+                LoopInner::shut_down(inner.as_arc_borrow(), t);
+            }
+        };
+        match workqueue::system_long().try_spawn(GFP_KERNEL, stopper) {
+            Ok(()) => pr_warn!(
+                "workloop: {} dropped from its own thread or gate; stopping it from a workqueue\n",
+                name
+            ),
+            Err(_) => pr_err!(
+                "workloop: {} dropped from its own thread or gate and no memory to defer the stop; thread and loop leaked\n",
+                name
+            ),
+        }
+    }
+}
+
+/// A loop thread whose stop was handed to a workqueue. If the work item is never
+/// run (it could not be allocated), the thread is leaked rather than stopped from
+/// a task that would wait for itself.
+struct Deferred(Option<LoopThread>);
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            core::mem::forget(t);
+        }
     }
 }

@@ -34,6 +34,7 @@ pub mod command_gate;
 pub mod event_source;
 pub mod filter;
 pub mod gate_cell;
+pub(crate) mod hooks;
 pub mod interrupt;
 pub mod software;
 pub mod stats;

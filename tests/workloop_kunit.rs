@@ -895,3 +895,528 @@ mod tests {
         Ok(())
     }
 }
+
+/// Teardown: stop, remove, close and drop always finish, and nothing runs after.
+///
+/// Each test forces its race window with the library's hook points
+/// (`src/hooks.rs`): a task is parked at a named step, the test does what the
+/// window needs, then releases it. A call that would hang runs in a helper
+/// thread (`Bg`) that the test waits for with a time limit, so a regression fails
+/// the test instead of hanging the suite.
+#[kunit_tests(workloop_teardown)]
+mod teardown {
+    use super::workloop::{
+        hooks::{self, Point},
+        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
+        SoftwareEventSource, SourceOptions, Thread, TimerAction, TimerEventSource, WorkLoop,
+    };
+    use kernel::{
+        new_mutex,
+        prelude::*,
+        sync::{
+            atomic::{Acquire, Atomic, Relaxed, Release},
+            Arc, Mutex,
+        },
+        time::{delay::fsleep, Delta},
+    };
+
+    /// Polls `cond` every millisecond for up to `ms` milliseconds.
+    fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
+        for _ in 0..ms {
+            if cond() {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        cond()
+    }
+
+    /// A result slot a helper thread fills: `PENDING` until then.
+    type Slot = Arc<Atomic<i32>>;
+    const PENDING: i32 = i32::MIN;
+    const WOKEN: i32 = 1;
+    const TIMED_OUT: i32 = 2;
+
+    fn slot() -> Result<Slot> {
+        Ok(Arc::new(Atomic::new(PENDING), GFP_KERNEL)?)
+    }
+
+    fn code(r: Result) -> i32 {
+        match r {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    fn sleep_code(r: Result<SleepResult>) -> i32 {
+        match r {
+            Ok(SleepResult::Woken) => WOKEN,
+            Ok(SleepResult::TimedOut) => TIMED_OUT,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// A helper thread running one call. Dropping it joins the thread if the call
+    /// returned, and leaks it otherwise (a hung call must not hang the suite).
+    struct Bg {
+        thread: Option<Thread>,
+        done: Arc<Atomic<u32>>,
+    }
+
+    fn bg(name: &'static CStr, f: impl FnOnce() + Send + 'static) -> Result<Bg> {
+        let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let d2 = done.clone();
+        let thread = spawn(name, None, move || {
+            f();
+            d2.store(1, Release);
+        })?;
+        Ok(Bg {
+            thread: Some(thread),
+            done,
+        })
+    }
+
+    impl Bg {
+        fn finished_within(&self, ms: u32) -> bool {
+            wait_until(ms, || self.done.load(Acquire) == 1)
+        }
+    }
+
+    impl Drop for Bg {
+        fn drop(&mut self) {
+            if let Some(t) = self.thread.take() {
+                if self.done.load(Acquire) == 1 {
+                    t.join();
+                } else {
+                    pr_err!("workloop_kunit: leaking a hung helper thread\n");
+                    core::mem::forget(t);
+                }
+            }
+        }
+    }
+
+    fn shared_loop(name: &'static CStr) -> Result<Arc<Pin<KBox<WorkLoop>>>> {
+        Ok(Arc::new(
+            WorkLoop::new(name, LoopOptions::default())?,
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// What a [`GateSleeper`]'s action did.
+    struct SleepState {
+        asleep: Atomic<u32>,
+        result: Atomic<i32>,
+        returned: Atomic<u32>,
+    }
+
+    /// An action that sleeps in the gate on `event` and records the outcome.
+    struct GateSleeper {
+        event: usize,
+        timeout: Option<Delta>,
+        st: Arc<SleepState>,
+    }
+
+    impl GateSleeper {
+        fn new(event: usize, timeout: Option<Delta>) -> Result<Self> {
+            let st = Arc::new(
+                SleepState {
+                    asleep: Atomic::new(0),
+                    result: Atomic::new(PENDING),
+                    returned: Atomic::new(0),
+                },
+                GFP_KERNEL,
+            )?;
+            Ok(Self { event, timeout, st })
+        }
+    }
+
+    impl SoftwareAction for GateSleeper {
+        fn action(&self, gate: &Gate<'_>, _count: u32) {
+            if self.st.asleep.load(Relaxed) != 0 {
+                return;
+            }
+            self.st.asleep.store(1, Release);
+            let r = gate.sleep(self.event, self.timeout);
+            self.st.result.store(sleep_code(r), Release);
+            self.st.returned.store(1, Release);
+        }
+    }
+
+    /// A source whose action is asleep in `lp`'s gate (the gate is free again).
+    fn action_asleep_in_gate(
+        lp: &WorkLoop,
+        event: usize,
+        timeout: Option<Delta>,
+    ) -> Result<SoftwareEventSource<GateSleeper>> {
+        let src = SoftwareEventSource::new(
+            c"sleeper",
+            SourceOptions::default(),
+            GateSleeper::new(event, timeout)?,
+        )?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        let asleep = wait_until(5000, || src.handler().st.asleep.load(Acquire) == 1)
+            && wait_until(5000, || lp.attempt_action(|_| ()).is_ok());
+        if !asleep {
+            return Err(ETIMEDOUT);
+        }
+        Ok(src)
+    }
+
+    #[test]
+    fn teardown_stop_refuses_a_late_sleeper() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-td-late")?;
+        // S stops the loop and is parked once the sources are disabled.
+        hooks::arm(Point::StopAfterDisable, None);
+        hooks::arm(Point::StopAfterAbort, None);
+        let l2 = lp.clone();
+        let stopper = bg(c"wl-td-stop", move || {
+            let _ = l2.stop();
+        })?;
+        assert!(hooks::wait_parked(Point::StopAfterDisable, 5000));
+        // T enters the still-open gate and is parked just before it registers.
+        let (l3, r) = (lp.clone(), slot()?);
+        let r2 = r.clone();
+        let sleeper = bg(c"wl-td-sleep", move || {
+            hooks::arm_me(Point::SleepBeforeRegister);
+            let res = l3.run_action(|g| g.sleep(7, None)).and_then(|r| r);
+            r2.store(sleep_code(res), Release);
+        })?;
+        assert!(hooks::wait_parked(Point::SleepBeforeRegister, 5000));
+        // S aborts the sleepers (none listed yet), then T registers.
+        hooks::release(Point::StopAfterDisable);
+        assert!(hooks::wait_parked(Point::StopAfterAbort, 5000));
+        hooks::release(Point::StopAfterAbort);
+        hooks::release(Point::SleepBeforeRegister);
+        let stopped = stopper.finished_within(2000);
+        if !stopped {
+            lp.inner().wakeup(7, false);
+        }
+        assert!(stopped);
+        assert!(sleeper.finished_within(2000));
+        assert_eq!(r.load(Acquire), ENODEV.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_close_refuses_a_late_sleeper() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-td-clate")?;
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        let (c2, r) = (cg.clone(), slot()?);
+        let r2 = r.clone();
+        let sleeper = bg(c"wl-td-csleep", move || {
+            hooks::arm_me(Point::SleepBeforeRegister);
+            let res = c2.run_action(|g| c2.command_sleep(g, 5, None)).and_then(|r| r);
+            r2.store(sleep_code(res), Release);
+        })?;
+        assert!(hooks::wait_parked(Point::SleepBeforeRegister, 5000));
+        hooks::arm(Point::CloseAfterAbort, None);
+        let c3 = cg.clone();
+        let closer = bg(c"wl-td-close", move || c3.close())?;
+        assert!(hooks::wait_parked(Point::CloseAfterAbort, 5000));
+        hooks::release(Point::CloseAfterAbort);
+        hooks::release(Point::SleepBeforeRegister);
+        let closed = closer.finished_within(2000);
+        if !closed {
+            cg.command_wakeup(5, false);
+        }
+        assert!(closed);
+        assert!(sleeper.finished_within(2000));
+        assert_eq!(r.load(Acquire), ENODEV.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_close_fails_a_plain_gate_sleeper() -> Result {
+        let lp = shared_loop(c"wl-td-plain")?;
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        let (c2, r) = (cg.clone(), slot()?);
+        let r2 = r.clone();
+        // The closure sleeps with the gate's own `sleep`, not `command_sleep`.
+        let sleeper = bg(c"wl-td-psleep", move || {
+            let res = c2.run_action(|g| g.sleep(6, None)).and_then(|r| r);
+            r2.store(sleep_code(res), Release);
+        })?;
+        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()
+            && r.load(Acquire) == PENDING
+            && cg.attempt_action(|_| ()).is_ok()));
+        let c3 = cg.clone();
+        let closer = bg(c"wl-td-pclose", move || c3.close())?;
+        let closed = closer.finished_within(2000);
+        if !closed {
+            lp.inner().wakeup(6, false);
+        }
+        assert!(closed);
+        assert!(sleeper.finished_within(2000));
+        assert_eq!(r.load(Acquire), ENODEV.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_failed_new_returns_promptly() -> Result {
+        hooks::reset();
+        let r = slot()?;
+        let r2 = r.clone();
+        hooks::arm(Point::FailLoopNewAfterThread, None);
+        let creator = bg(c"wl-td-new", move || {
+            let res = WorkLoop::new(c"wl-td-failed", LoopOptions::default()).map(|_| ());
+            r2.store(code(res), Release);
+        })?;
+        assert!(creator.finished_within(2000));
+        assert_eq!(r.load(Acquire), ENOMEM.to_errno());
+        // A loop made afterwards works.
+        let lp = WorkLoop::new(c"wl-td-after", LoopOptions::default())?;
+        assert_eq!(lp.run_action(|_| 3), Ok(3));
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_drop_inside_own_command_gate_does_not_hang() -> Result {
+        let lp = WorkLoop::new(c"wl-td-selfdrop", LoopOptions::default())?;
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        let holder = Arc::pin_init(new_mutex!(Some(lp)), GFP_KERNEL)?;
+        let (c2, h2) = (cg.clone(), holder.clone());
+        let dropper = bg(c"wl-td-dropper", move || {
+            let _ = c2.run_action(|_| drop(h2.lock().take()));
+        })?;
+        assert!(dropper.finished_within(2000));
+        // The loop does stop, once the dropper has left its gate.
+        assert!(wait_until(2000, || cg.run_action(|_| ()).is_err()));
+        Ok(())
+    }
+
+    /// An action that drops the loop it runs on.
+    struct DropsItsLoop {
+        lp: Arc<Mutex<Option<Pin<KBox<WorkLoop>>>>>,
+        returned: Atomic<u32>,
+    }
+
+    impl SoftwareAction for DropsItsLoop {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            drop(self.lp.lock().take());
+            self.returned.store(1, Release);
+        }
+    }
+
+    #[test]
+    fn teardown_drop_on_the_loop_thread_does_not_hang() -> Result {
+        let lp = WorkLoop::new(c"wl-td-ondrop", LoopOptions::default())?;
+        let holder: Arc<Mutex<Option<Pin<KBox<WorkLoop>>>>> =
+            Arc::pin_init(new_mutex!(None), GFP_KERNEL)?;
+        let src = SoftwareEventSource::new(
+            c"dropper",
+            SourceOptions::default(),
+            DropsItsLoop {
+                lp: holder.clone(),
+                returned: Atomic::new(0),
+            },
+        )?;
+        lp.add_event_source(&src)?;
+        *holder.lock() = Some(lp);
+        src.signal();
+        // The action returned (the drop did not wait for its own thread)...
+        assert!(wait_until(2000, || src.handler().returned.load(Acquire) == 1));
+        // ...and the loop stopped: the source is detached.
+        assert!(wait_until(2000, || !src.base().is_attached()));
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_remove_waits_for_an_action_asleep_in_the_gate() -> Result {
+        let lp = WorkLoop::new(c"wl-td-remove", LoopOptions::default())?;
+        let src = action_asleep_in_gate(&lp, 11, Some(Delta::from_secs(10)))?;
+        lp.remove_event_source(&src)?;
+        let returned = src.handler().st.returned.load(Acquire);
+        if returned == 0 {
+            let _ = lp.run_action(|g| g.wakeup(11, false));
+        }
+        // When remove returned, the action was out of the gate.
+        assert_eq!(returned, 1);
+        assert_eq!(src.handler().st.result.load(Acquire), ENODEV.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_drop_waits_for_an_action_asleep_in_the_gate() -> Result {
+        let lp = WorkLoop::new(c"wl-td-dropsl", LoopOptions::default())?;
+        let src = action_asleep_in_gate(&lp, 12, Some(Delta::from_secs(10)))?;
+        let st = src.handler().st.clone();
+        drop(src);
+        let returned = st.returned.load(Acquire);
+        if returned == 0 {
+            let _ = lp.run_action(|g| g.wakeup(12, false));
+        }
+        assert_eq!(returned, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_loop_thread_sleeper_gets_enodev_from_stop() -> Result {
+        let lp = WorkLoop::new(c"wl-td-thrsl", LoopOptions::default())?;
+        let src = action_asleep_in_gate(&lp, 13, None)?;
+        let stopped = {
+            let lp = Arc::new(lp, GFP_KERNEL)?;
+            let l2 = lp.clone();
+            let stopper = bg(c"wl-td-stop3", move || {
+                let _ = l2.stop();
+            })?;
+            let ok = stopper.finished_within(2000);
+            if !ok {
+                lp.inner().wakeup(13, false);
+            }
+            ok
+        };
+        assert!(stopped);
+        // Not ERESTARTSYS from the signal `kthread_stop` sends.
+        assert_eq!(src.handler().st.result.load(Acquire), ENODEV.to_errno());
+        Ok(())
+    }
+
+    /// An action that waits until the test releases it.
+    struct Held {
+        entered: Atomic<u32>,
+        release: Atomic<u32>,
+    }
+
+    impl SoftwareAction for Held {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            self.entered.store(1, Release);
+            while self.release.load(Acquire) == 0 {
+                fsleep(Delta::from_millis(1));
+            }
+        }
+    }
+
+    #[test]
+    fn teardown_second_concurrent_stop_waits_for_the_first() -> Result {
+        let lp = shared_loop(c"wl-td-2stop")?;
+        let src = SoftwareEventSource::new(
+            c"held",
+            SourceOptions::default(),
+            Held {
+                entered: Atomic::new(0),
+                release: Atomic::new(0),
+            },
+        )?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        assert!(wait_until(5000, || src.handler().entered.load(Acquire) == 1));
+        let (l1, l2) = (lp.clone(), lp.clone());
+        let s1 = bg(c"wl-td-s1", move || {
+            let _ = l1.stop();
+        })?;
+        let s2 = bg(c"wl-td-s2", move || {
+            let _ = l2.stop();
+        })?;
+        // Neither returns while the action runs.
+        let early = s1.finished_within(500) || s2.finished_within(500);
+        src.handler().release.store(1, Release);
+        assert!(!early);
+        assert!(s1.finished_within(2000));
+        assert!(s2.finished_within(2000));
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_stop_detaches_despite_a_racing_entrant() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-td-race")?;
+        let src = SoftwareEventSource::new(
+            c"plain",
+            SourceOptions::default(),
+            GateSleeper::new(0, None)?,
+        )?;
+        lp.add_event_source(&src)?;
+        // T passes the "closed" check of the gate and is parked.
+        let l2 = lp.clone();
+        let entrant = bg(c"wl-td-entr", move || {
+            hooks::arm_me(Point::EnterAfterClosedCheck);
+            hooks::arm_me(Point::EnterAfterAcquire);
+            let _ = l2.run_action(|_| ());
+        })?;
+        assert!(hooks::wait_parked(Point::EnterAfterClosedCheck, 5000));
+        // S stops the loop up to the point where it detaches the sources.
+        hooks::arm(Point::StopBeforeDetach, None);
+        let l3 = lp.clone();
+        let stopper = bg(c"wl-td-rstop", move || {
+            let _ = l3.stop();
+        })?;
+        assert!(hooks::wait_parked(Point::StopBeforeDetach, 5000));
+        // T takes the gate and holds it while S tries to detach.
+        hooks::release(Point::EnterAfterClosedCheck);
+        assert!(hooks::wait_parked(Point::EnterAfterAcquire, 5000));
+        hooks::release(Point::StopBeforeDetach);
+        let _ = stopper.finished_within(200);
+        hooks::release(Point::EnterAfterAcquire);
+        assert!(stopper.finished_within(2000));
+        assert!(entrant.finished_within(2000));
+        assert!(!src.base().is_attached());
+        Ok(())
+    }
+
+    /// Sets a flag when dropped.
+    struct DropFlag(Arc<Atomic<u32>>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(1, Release);
+        }
+    }
+
+    impl SoftwareAction for DropFlag {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {}
+    }
+
+    #[test]
+    fn teardown_removed_source_is_freed_when_drop_returns() -> Result {
+        let lp = WorkLoop::new(c"wl-td-free", LoopOptions::default())?;
+        let dropped = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let src =
+            SoftwareEventSource::new(c"flag", SourceOptions::default(), DropFlag(dropped.clone()))?;
+        lp.add_event_source(&src)?;
+        // Idle loop: no pass will come to free it later.
+        drop(src);
+        assert_eq!(dropped.load(Acquire), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn teardown_removed_source_wakes_no_loop() -> Result {
+        let lp = WorkLoop::new(c"wl-td-nowake", LoopOptions::default())?;
+        let dropped = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let src = SoftwareEventSource::new(c"flag", SourceOptions::default(), DropFlag(dropped))?;
+        lp.add_event_source(&src)?;
+        lp.remove_event_source(&src)?;
+        let before = lp.stats().passes.load(Relaxed);
+        for _ in 0..20 {
+            src.signal();
+            fsleep(Delta::from_millis(1));
+        }
+        fsleep(Delta::from_millis(10));
+        assert!(lp.stats().passes.load(Relaxed) <= before + 1);
+        Ok(())
+    }
+
+    struct Nothing;
+
+    impl TimerAction for Nothing {
+        fn action(&self, _gate: &Gate<'_>) {}
+    }
+
+    #[test]
+    fn teardown_enotconn_before_attach() -> Result {
+        let enotconn = -(kernel::bindings::ENOTCONN as i32);
+        let cg = CommandGate::new(c"cmd")?;
+        assert_eq!(code(cg.run_action(|_| ())), enotconn);
+        assert_eq!(code(cg.attempt_action(|_| ())), enotconn);
+        let timer = TimerEventSource::new(c"timer", Nothing)?;
+        assert_eq!(code(timer.set_timeout(Delta::from_millis(1))), enotconn);
+        assert_eq!(code(timer.cancel().map(|_| ())), enotconn);
+        Ok(())
+    }
+}

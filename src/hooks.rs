@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Test hook points: named steps of the library at which a test can park a task,
+//! or make a step fail, so that a race window is forced deterministically instead
+//! of hit by timing luck.
+//!
+//! Compiled in only when the including module is built with
+//! `--cfg workloop_hooks` (the KUnit module is); everywhere else [`point`] and
+//! [`fail`] are empty inline functions and cost nothing.
+//!
+//! A test arms a point for one task (or for the first task that reaches it),
+//! waits until that task is parked there ([`wait_parked`]), does what the window
+//! needs, then [`release`]s it. A parked task that nobody releases goes on by
+//! itself after ten seconds, so a broken test cannot hang the suite forever. A
+//! point is one-shot: it disarms itself when a task parks on it.
+
+/// The places a test can stop a task at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+#[allow(dead_code)]
+pub(crate) enum Point {
+    /// `WorkLoop::stop`: the sources are disabled, the gate not closed yet.
+    StopAfterDisable,
+    /// `WorkLoop::stop`: sleepers were aborted and new ones are refused.
+    StopAfterAbort,
+    /// `WorkLoop::stop`: the thread is gone, the sources not detached yet.
+    StopBeforeDetach,
+    /// A gate sleeper holds the gate and is about to register.
+    SleepBeforeRegister,
+    /// A gate sleeper's outcome is decided, its entry is still listed.
+    SleepAfterOutcome,
+    /// A gate entrant saw the gate open and has not taken it yet.
+    EnterAfterClosedCheck,
+    /// A gate entrant owns the gate and has not checked for a stop yet.
+    EnterAfterAcquire,
+    /// `CommandGate::close`: marked closed and its sleepers aborted.
+    CloseAfterAbort,
+    /// `InterruptControl::disable`: the count is raised, the top half not synced.
+    DisableBeforeSync,
+    /// Fail point: `WorkLoop::new` after its thread exists.
+    FailLoopNewAfterThread,
+}
+
+#[cfg(workloop_hooks)]
+const POINTS: usize = Point::FailLoopNewAfterThread as usize + 1;
+
+#[cfg(workloop_hooks)]
+mod imp {
+    use super::{Point, POINTS};
+    use kernel::{
+        sync::atomic::{Acquire, Atomic, Full, Relaxed, Release},
+        time::{delay::fsleep, Delta},
+    };
+
+    /// Armed for any task.
+    const ANY: usize = 1;
+
+    struct Slot {
+        /// 0: disarmed; `ANY`; otherwise the id of the task to park.
+        armed: Atomic<usize>,
+        parked: Atomic<u32>,
+        released: Atomic<u32>,
+    }
+
+    impl Slot {
+        const fn new() -> Self {
+            Self {
+                armed: Atomic::new(0),
+                parked: Atomic::new(0),
+                released: Atomic::new(0),
+            }
+        }
+    }
+
+    static SLOTS: [Slot; POINTS] = [const { Slot::new() }; POINTS];
+
+    fn slot(p: Point) -> &'static Slot {
+        &SLOTS[p as usize]
+    }
+
+    /// Claims the point for the calling task if it is armed for it.
+    fn claim(s: &Slot) -> bool {
+        let armed = s.armed.load(Acquire);
+        if armed == 0 {
+            return false;
+        }
+        if armed != ANY && armed != super::super::sys::current_task_id() {
+            return false;
+        }
+        s.armed.cmpxchg(armed, 0, Full).is_ok()
+    }
+
+    /// Parks the calling task here if the point is armed for it. Process context.
+    pub(crate) fn point(p: Point) {
+        let s = slot(p);
+        if !claim(s) {
+            return;
+        }
+        s.parked.store(1, Release);
+        for _ in 0..10_000 {
+            if s.released.load(Acquire) != 0 {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        s.parked.store(2, Release);
+    }
+
+    /// Whether the step should fail (the point was armed: fails once).
+    pub(crate) fn fail(p: Point) -> bool {
+        claim(slot(p))
+    }
+
+    /// Arms `p` for the task `task` (a `current_task_id`), or for the first task
+    /// that reaches it.
+    pub(crate) fn arm(p: Point, task: Option<usize>) {
+        let s = slot(p);
+        s.parked.store(0, Relaxed);
+        s.released.store(0, Relaxed);
+        s.armed.store(task.unwrap_or(ANY), Release);
+    }
+
+    /// Arms `p` for the calling task.
+    pub(crate) fn arm_me(p: Point) {
+        arm(p, Some(super::super::sys::current_task_id()));
+    }
+
+    /// Waits up to `ms` milliseconds until a task is parked at `p`.
+    pub(crate) fn wait_parked(p: Point, ms: u32) -> bool {
+        let s = slot(p);
+        for _ in 0..ms {
+            if s.parked.load(Acquire) == 1 {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        s.parked.load(Acquire) == 1
+    }
+
+    /// Lets the task parked at `p` go on, and disarms `p`.
+    pub(crate) fn release(p: Point) {
+        let s = slot(p);
+        s.armed.store(0, Relaxed);
+        s.released.store(1, Release);
+    }
+
+    /// Disarms every point and releases every parked task.
+    pub(crate) fn reset() {
+        for s in SLOTS.iter() {
+            s.armed.store(0, Relaxed);
+            s.released.store(1, Release);
+        }
+    }
+}
+
+#[cfg(workloop_hooks)]
+#[allow(unused_imports)]
+pub(crate) use imp::*;
+
+/// Parks the calling task here if a test armed `_p` (no-op in normal builds).
+#[cfg(not(workloop_hooks))]
+#[inline(always)]
+pub(crate) fn point(_p: Point) {}
+
+/// Whether a test wants this step to fail (never in normal builds).
+#[cfg(not(workloop_hooks))]
+#[inline(always)]
+pub(crate) fn fail(_p: Point) -> bool {
+    false
+}
