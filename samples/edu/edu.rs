@@ -114,6 +114,8 @@ const MAX_WRITE: usize = 32;
 const RAISE_ACK_TIMEOUT_MS: i64 = 1000;
 /// Largest burst the `raise` knob accepts.
 const MAX_RAISE: u32 = 10_000_000;
+/// How long teardown waits for a DMA transfer in flight to finish.
+const DMA_DRAIN_TIMEOUT_MS: i64 = 500;
 
 static MISC_NAMES: [&CStr; MAX_DEVICES] = [
     c"edu0", c"edu1", c"edu2", c"edu3", c"edu4", c"edu5", c"edu6", c"edu7",
@@ -297,10 +299,15 @@ impl EduEngine {
 
     /// Raises `n` interrupts one at a time, each after the previous one was
     /// acknowledged, so every raise is one interrupt. Process context.
+    /// Stops at once (`ENODEV`) when the device goes away and on a signal
+    /// (`EINTR`), so removal never waits for a long burst.
     fn raise(&self, n: u32) -> Result {
         for _ in 0..n {
             if self.gone.load(Acquire) {
                 return Err(ENODEV);
+            }
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
             }
             // `try_access_with` holds the RCU read lock only for the closure: never
             // across a sleep.
@@ -318,6 +325,9 @@ impl EduEngine {
                     .ok_or(ENODEV)?;
                 if status & IRQ_TEST == 0 {
                     break;
+                }
+                if self.gone.load(Acquire) {
+                    return Err(ENODEV);
                 }
                 if start.elapsed() > Delta::from_millis(RAISE_ACK_TIMEOUT_MS) {
                     self.counters.raise_timeouts.add(1, Relaxed);
@@ -383,23 +393,44 @@ impl EduEngine {
         result
     }
 
-    /// Stops everything that can touch the device. Process context.
-    fn shutdown(&self) {
+    /// Marks the device gone for userspace: new requests and `raise` bursts stop
+    /// with `ENODEV`, readers and writers waiting in the gate fail, and closures
+    /// inside it finish before this returns. Process context; idempotent.
+    fn withdraw(&self) {
         self.gone.store(true, Release);
-        // Readers and writers waiting in the gate fail with ENODEV; closures inside
-        // it finish first.
         self.gate.close();
+    }
+
+    /// Stops everything that can touch the device. Process context; idempotent
+    /// (also the clean-up of a probe that failed half-way).
+    fn shutdown(&self) {
+        self.withdraw();
         let timer = self.timer.lock().take();
         drop(timer);
         if self.work_loop.stop().is_err() {
             pr_warn!("edu: work loop stopped from its own thread\n");
         }
-        // Quiet the device: no factorial interrupt, nothing left asserted on a
-        // possibly shared line.
-        self.bar.try_access_with(|bar| {
-            bar.write32(0, regs::STATUS);
-            bar.write32(!0, regs::IRQ_ACK);
-        });
+        self.quiesce();
+    }
+
+    /// Quiets the device: no factorial interrupt, no DMA in flight (the buffer may
+    /// be freed next), nothing left asserted on a possibly shared line.
+    fn quiesce(&self) {
+        self.bar.try_access_with(|bar| bar.write32(0, regs::STATUS));
+        // QEMU runs a transfer 100 ms after it was started; wait for it to finish.
+        let start = Instant::<Monotonic>::now();
+        while self
+            .bar
+            .try_access_with(|bar| bar.read64(regs::DMA_CMD) & DMA_CMD_START != 0)
+            .unwrap_or(false)
+        {
+            if start.elapsed() > Delta::from_millis(DMA_DRAIN_TIMEOUT_MS) {
+                pr_warn!("edu: DMA still running at teardown\n");
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        self.bar.try_access_with(|bar| bar.write32(!0, regs::IRQ_ACK));
     }
 }
 
@@ -435,6 +466,10 @@ impl InterruptHandler for EduIrq {
         // the line are never starved.
         ctx.signal_interrupt();
         FilterResult::Handled
+    }
+
+    fn quiesce(&self) {
+        self.engine.quiesce();
     }
 
     fn action(&self, gate: &Gate<'_>, _count: u32) {
@@ -573,6 +608,24 @@ struct EduDevice {
     dma_misc: MiscDeviceRegistration<EduDmaFile>,
     #[pin]
     irq: InterruptEventSource<EduIrq>,
+}
+
+/// Shuts the engine down if a probe fails after its loop and timer exist.
+struct ShutdownOnError(Option<Arc<EduEngine>>);
+
+impl ShutdownOnError {
+    /// The probe succeeded: the device's `PinnedDrop` shuts the engine down.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ShutdownOnError {
+    fn drop(&mut self) {
+        if let Some(engine) = self.0.take() {
+            engine.shutdown();
+        }
+    }
 }
 
 /// Releases a device slot on drop (also on a failed probe).
@@ -727,6 +780,9 @@ impl EduDevice {
                 engine: engine.clone(),
             },
         )?;
+        // The timer holds the engine: from here on a failed probe must break that
+        // cycle and stop the loop, which `ShutdownOnError` does.
+        let cleanup = ShutdownOnError(Some(engine.clone()));
         engine.work_loop.add_event_source(&timer)?;
         *engine.timer.lock() = Some(timer);
 
@@ -801,8 +857,10 @@ impl EduDevice {
                     if filter_mode { "filter" } else { "plain" },
                     MISC_NAMES[idx].to_str().unwrap_or("?")
                 );
-                // The slot now belongs to the device; `PinnedDrop` releases it.
+                // The slot and the engine now belong to the device; `PinnedDrop`
+                // releases them.
                 core::mem::forget(slot_guard);
+                cleanup.disarm();
             },
         }? Error))
     }
@@ -821,18 +879,50 @@ impl EduDevice {
 #[pinned_drop]
 impl PinnedDrop for EduDevice {
     fn drop(self: Pin<&mut Self>) {
-        // Teardown in the reverse order of setup: debugfs writers first (dropping
-        // the files waits for them), then everything that runs on the loop, then
-        // (fields, in declaration order) /dev/eduN and the interrupt line.
-        drop(self.debugfs.lock().take());
+        // Teardown in the reverse order of setup. First the device is gone for
+        // userspace, so that nothing below waits for a call that may not end: a
+        // `raise` burst stops, requests waiting in the gate fail.
+        self.engine.withdraw();
+        // The debugfs files, taken out of the mutex and removed without holding it
+        // (removal waits for a writer in flight, which now stops at once).
+        let files = self.debugfs.lock().take();
+        drop(files);
+        // Everything that runs on the loop; the device is quieted.
         self.engine.shutdown();
         drop(Slot(self.slot));
+        // Then (fields, in declaration order) /dev/eduN and the interrupt line.
+    }
+}
+
+/// A reference to this module, held by every open file, so that `rmmod` refuses
+/// ("in use") while a file is open instead of freeing the code the file's
+/// operations run. Kernel 7.2's miscdevice file operations have no `.owner`,
+/// which would do this for us; until then the sample takes the reference itself.
+struct ModuleRef;
+
+impl ModuleRef {
+    fn get() -> Result<Self> {
+        // SAFETY: `THIS_MODULE` describes this module, which is live while its
+        // code runs.
+        if unsafe { kernel::bindings::try_module_get(THIS_MODULE.as_ptr()) } {
+            Ok(Self)
+        } else {
+            Err(ENODEV)
+        }
+    }
+}
+
+impl Drop for ModuleRef {
+    fn drop(&mut self) {
+        // SAFETY: Releases the reference `get` took.
+        unsafe { kernel::bindings::module_put(THIS_MODULE.as_ptr()) };
     }
 }
 
 /// An open `/dev/eduN`.
 #[pin_data]
 struct EduFile {
+    _module: ModuleRef,
     engine: Arc<EduEngine>,
     /// Requests written and not yet read, oldest first.
     #[pin]
@@ -856,6 +946,7 @@ impl MiscDevice for EduFile {
         let engine = dev.engine_for_open()?;
         KBox::try_pin_init(
             try_pin_init!(EduFile {
+                _module: ModuleRef::get()?,
                 engine,
                 requests <- new_mutex!(KVec::new()),
                 unread <- new_mutex!(KVec::new()),
@@ -945,6 +1036,7 @@ impl MiscDevice for EduFile {
 /// An open `/dev/eduN-dma`: a write copies the bytes into the device buffer by
 /// DMA, a read copies them back by DMA (1 to 4095 bytes per transfer).
 struct EduDmaFile {
+    _module: ModuleRef,
     engine: Arc<EduEngine>,
 }
 
@@ -960,6 +1052,7 @@ impl MiscDevice for EduDmaFile {
         };
         KBox::pin_init(
             Ok::<_, Error>(EduDmaFile {
+                _module: ModuleRef::get()?,
                 engine: dev.engine_for_open()?,
             }),
             GFP_KERNEL,
@@ -1104,9 +1197,12 @@ impl InPlaceModule for EduModule {
                 *core::ptr::addr_of_mut!(DEBUGFS_ROOT) =
                     Some((Dir::new(c"edu"), Dir::new(c"workloop")));
             }
+            // Made before the registration: if that fails, dropping the guard
+            // removes the directories again.
+            let debugfs_guard = DebugfsRootGuard;
             Ok(try_pin_init!(Self {
                 _driver <- driver::Registration::new(<LocalModule as kernel::ModuleMetadata>::NAME, module),
-                _debugfs_guard: DebugfsRootGuard,
+                _debugfs_guard: debugfs_guard,
             }))
         })
     }
