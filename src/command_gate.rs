@@ -173,11 +173,21 @@ impl CommandGate {
         }
     }
 
-    /// Wakes the sleepers on `event` (all, or only the first). Process context.
+    /// Wakes the sleepers on `event` inside this command gate (all, or only the
+    /// one that slept first). Process context.
+    ///
+    /// Takes the gate (recursively, so it works inside actions and closures), as
+    /// IOKit wakes from inside the gate: a caller that changes a condition and then
+    /// wakes is ordered after a sleeper that checked it in the gate and went to
+    /// sleep, so the wake-up is never lost.
     pub fn command_wakeup(&self, event: usize, one_thread: bool) {
-        if let Some(lp) = self.core.base.work_loop() {
-            lp.wakeup(event, one_thread);
-        }
+        let Some(lp) = self.core.base.work_loop() else {
+            return;
+        };
+        let gate = LoopInner::close_gate(lp.as_arc_borrow());
+        // Without the gate (the loop stopped) every sleeper was failed already.
+        lp.wakeup_tagged(event, self.core.tag(), one_thread);
+        drop(gate);
     }
 
     /// Lets callers in again and wakes those waiting for it.
@@ -216,7 +226,14 @@ impl CommandGate {
             // `dead` under the mutex this takes); every closure inside it drains first.
             lp.abort_sleepers_in(core.tag());
             hooks::point(Point::CloseAfterAbort);
-            lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
+            if lp.in_gate() {
+                // The caller holds the loop's gate (inside an action, a closure, or
+                // this very command gate): a closure asleep in this command gate
+                // needs the gate to leave, so waiting here would deadlock. Such a
+                // closure fails with `ENODEV` when it resumes.
+            } else {
+                lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
+            }
         }
         detach_on_drop(&self.core);
     }

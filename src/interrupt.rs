@@ -56,6 +56,7 @@ use super::{
     work_loop::Gate,
     SourceOptions,
 };
+use core::marker::PhantomData;
 use kernel::{
     device::{Bound, Device},
     irq::{self, Flags, IrqRequest, IrqReturn},
@@ -346,27 +347,33 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 /// An interrupt event source on one Linux IRQ line.
 ///
 /// Created disabled. Attach it to a loop, then [`InterruptEventSource::enable`] it.
-/// It must live in the driver's per-device data (it holds a `devres`-managed
-/// registration); dropping it detaches it, waits for a running action and frees
-/// the line.
+/// Dropping it detaches it, waits for a running action and frees the line.
+///
+/// The lifetime `'a` is that of the device binding the line belongs to (the
+/// `IrqRequest<'a>` it was made from): safe code cannot keep the source, and with
+/// it the IRQ number, past the unbind that frees the line. Kernel 7.3's
+/// `irq::Registration<'a>` has the same shape.
 ///
 /// # Invariants
 ///
 /// `core.line` is the line `reg` requested; it stays requested until `reg` is
-/// dropped, which happens after `PinnedDrop::drop` stopped every use of the line.
+/// dropped, which happens after `PinnedDrop::drop` stopped every use of the line
+/// (an [`InterruptControl`] checks `dead` under the mutex `PinnedDrop` sets it
+/// under, and `disable` waits for the top half under that mutex).
 #[pin_data(PinnedDrop)]
-pub struct InterruptEventSource<T: InterruptHandler> {
+pub struct InterruptEventSource<'a, T: InterruptHandler> {
     core: Arc<IntCore<T>>,
     #[pin]
     reg: irq::Registration<TopHalf<T>>,
+    _bound: PhantomData<&'a ()>,
 }
 
-impl<T: InterruptHandler> InterruptEventSource<T> {
+impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// Requests the line of `request` (from a PCI IRQ vector or a platform IRQ) and
     /// creates a disabled source named `name` on it.
     ///
     /// Process context.
-    pub fn new<'a, E: 'a>(
+    pub fn new<E: 'a>(
         request: IrqRequest<'a>,
         name: &'static CStr,
         sharing: Sharing,
@@ -381,7 +388,8 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
             // SAFETY: The line is requested by `reg` below before the core can use it
             // (no top half runs before `request_irq`, the bottom half runs only after
             // the driver enabled the source), and `PinnedDrop` stops every use before
-            // `reg` frees it.
+            // `reg` frees it; the source cannot outlive the binding (`'a`), so devres
+            // does not free the line under it.
             let line = unsafe { IrqLine::new(request.irq()) };
             let core = Arc::pin_init::<Error>(
                 try_pin_init!(IntCore {
@@ -411,6 +419,7 @@ impl<T: InterruptHandler> InterruptEventSource<T> {
             Ok(try_pin_init!(Self {
                 core,
                 reg <- irq::Registration::new(request, flags, name, Ok::<_, Error>(top)),
+                _bound: PhantomData,
                 _: {
                     if core.is_level() {
                         // Auto-disable must mask at once, as `IRQF_ONESHOT` does.
@@ -535,14 +544,14 @@ impl<T: InterruptHandler> InterruptControl<T> {
     }
 }
 
-impl<T: InterruptHandler> AsEventSource for InterruptEventSource<T> {
+impl<T: InterruptHandler> AsEventSource for InterruptEventSource<'_, T> {
     fn event_source(&self) -> Arc<dyn EventSource> {
         self.core.clone()
     }
 }
 
 #[pinned_drop]
-impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<T> {
+impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<'_, T> {
     fn drop(self: Pin<&mut Self>) {
         let core = &self.core;
         // The line is still requested: this source lives in the driver's per-device

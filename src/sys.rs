@@ -18,7 +18,6 @@ use kernel::{
     str::CStr,
     sync::{
         atomic::{Acquire, Atomic, Release},
-        barrier::smp_mb,
         rcu, Arc, Completion,
     },
     task::Task, //
@@ -242,35 +241,88 @@ impl TaskWaker {
     }
 }
 
+// The C wrappers of `src/helpers.c` (see `src/helpers.h`), linked into every
+// module that compiles the library.
+extern "C" {
+    fn wl_set_current_state_interruptible();
+    fn wl_set_current_state_running();
+    fn wl_in_task() -> bool;
+    // `struct lockdep_map *`, passed as `void *`: the struct is empty without
+    // `CONFIG_LOCKDEP`.
+    fn wl_gate_lockdep_init(map: *mut c_void, name: *const kernel::ffi::c_char);
+    fn wl_gate_lockdep_acquire(map: *mut c_void, trylock: c_int, ip: usize);
+    fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
+}
+
 /// Puts the calling kernel thread to sleep unless `has_work()` is already true;
 /// returns when woken (by [`TaskWaker::wake`] or `kthread_stop`). `has_work` must
 /// not sleep.
 ///
-/// `me` is the caller's [`current_task_id`] (the loop caches it).
-pub(crate) fn sleep_unless(me: usize, has_work: impl Fn() -> bool) {
-    let task = me as *mut bindings::task_struct;
-    // SAFETY: `me` is `current`, a live task. Writing its own state followed by a
-    // full barrier is `set_current_state(TASK_INTERRUPTIBLE)` (a C macro).
-    unsafe {
-        core::ptr::write_volatile(
-            core::ptr::addr_of_mut!((*task).__state),
-            bindings::TASK_INTERRUPTIBLE,
-        )
-    };
-    smp_mb();
+/// The state is set with the kernel's own `set_current_state()` (state, full
+/// barrier, and the debug kernel's task-state bookkeeping and tracepoint).
+pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
+    // SAFETY: Sets the calling task's own state; always allowed in process context.
+    unsafe { wl_set_current_state_interruptible() };
     if has_work() {
-        // SAFETY: As above: `__set_current_state(TASK_RUNNING)`.
-        unsafe {
-            core::ptr::write_volatile(
-                core::ptr::addr_of_mut!((*task).__state),
-                bindings::TASK_RUNNING,
-            )
-        };
+        // SAFETY: As above.
+        unsafe { wl_set_current_state_running() };
         return;
     }
     // SAFETY: Process context, no locks held; the waker sets the state back to
     // running.
     unsafe { bindings::schedule() };
+}
+
+/// Whether the caller runs in process context (not hard IRQ, softirq or NMI).
+#[inline]
+pub(crate) fn in_task() -> bool {
+    // SAFETY: Reads the preemption count of the calling CPU; no preconditions.
+    unsafe { wl_in_task() }
+}
+
+/// A lockdep map that makes the gate a lock the kernel's lock validator sees
+/// (one class for every gate). Empty and free without `CONFIG_LOCKDEP`.
+///
+/// # Invariants
+///
+/// `map` was initialized by `wl_gate_lockdep_init`; it is pinned, as lockdep
+/// keeps pointers to it while the gate is held.
+#[pin_data]
+pub(crate) struct GateLockdep {
+    #[pin]
+    map: kernel::types::Opaque<bindings::lockdep_map>,
+}
+
+impl GateLockdep {
+    /// A map of the class `workloop_gate`.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; the name is a static string.
+            map <- kernel::types::Opaque::ffi_init(|slot: *mut bindings::lockdep_map| unsafe {
+                wl_gate_lockdep_init(slot.cast(), c"workloop_gate".as_char_ptr())
+            }),
+        })
+    }
+
+    /// Records that the calling task took the gate (`trylock`: without waiting).
+    #[inline]
+    pub(crate) fn acquire(&self, trylock: bool) {
+        // SAFETY: The map is initialized (type invariant).
+        unsafe { wl_gate_lockdep_acquire(self.map.get().cast(), trylock.into(), caller_ip()) };
+    }
+
+    /// Records that the calling task released the gate.
+    #[inline]
+    pub(crate) fn release(&self) {
+        // SAFETY: The map is initialized (type invariant).
+        unsafe { wl_gate_lockdep_release(self.map.get().cast(), caller_ip()) };
+    }
+}
+
+/// An instruction address for lockdep reports (`_THIS_IP_` has no Rust form).
+#[inline(always)]
+fn caller_ip() -> usize {
+    caller_ip as *const () as usize
 }
 
 /// Control of one Linux IRQ line this library has requested.

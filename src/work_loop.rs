@@ -98,6 +98,9 @@ enum SleeperState {
     Waiting,
     Woken,
     Aborted,
+    /// Timed out or signalled, on its way back into the gate: no wake-up is
+    /// given to it any more (a one-thread wake-up goes to the next sleeper).
+    Leaving,
 }
 
 struct Sleeper {
@@ -105,6 +108,9 @@ struct Sleeper {
     event: usize,
     /// The sleeping task.
     task: usize,
+    /// The command gate the sleeper is innermost in (0: none), which a
+    /// command gate's wake-up must match.
+    tag: usize,
     /// Innermost [`ScopeFrame`] of the sleeper (0: none); its frames stay alive
     /// while it is listed, since it is still inside `LoopInner::sleep`.
     scope: usize,
@@ -204,6 +210,14 @@ pub struct LoopInner {
     gate: Mutex<GateState>,
     #[pin]
     gate_cv: CondVar,
+    /// Where gate sleepers wait (apart from gate waiters, so that releasing the
+    /// gate does not wake every sleeper, nor a wake-up every waiter).
+    #[pin]
+    sleep_cv: CondVar,
+    /// The gate as lockdep sees it: taken at depth 0 -> 1, released at 1 -> 0
+    /// and around a sleep.
+    #[pin]
+    lockdep: sys::GateLockdep,
     /// The attached sources, in order. Only accessed holding the gate.
     sources: UnsafeCell<KVec<Arc<dyn EventSource>>>,
     /// Sources removed while a pass may be walking the list: dropped by the loop
@@ -248,6 +262,8 @@ impl LoopInner {
                 closed: false,
             }),
             gate_cv <- new_condvar!(),
+            sleep_cv <- new_condvar!(),
+            lockdep <- sys::GateLockdep::new(),
             sources: UnsafeCell::new(KVec::new()),
             graveyard: UnsafeCell::new(KVec::new()),
             source_count: Atomic::new(0),
@@ -325,14 +341,27 @@ impl LoopInner {
     /// Takes the gate as task `me` (`sys::current_task_id()`, which the loop thread
     /// caches), waiting for it if `wait`.
     fn enter_gate(this: ArcBorrow<'_, Self>, me: usize, wait: bool) -> Result<Gate<'_>> {
+        // Not from hard IRQ, softirq or NMI: `current` there is whatever task was
+        // interrupted, which may be the holder (a silent recursion into its
+        // critical section), and leaving the gate may take a mutex.
+        if !sys::in_task() {
+            return Err(EPERM);
+        }
         if this.gate_owner.load(Relaxed) == me {
             this.gate_depth.fetch_add(1, Relaxed);
             return Ok(Gate::new(this));
         }
+        // Entering may wait, and leaving may take a mutex: never atomic.
+        kernel::task::might_sleep();
         if this.gate_closed.load(Acquire) {
             return Err(ENODEV);
         }
         hooks::point(Point::EnterAfterClosedCheck);
+        if wait {
+            // Announced before waiting, as for any lock, so that lockdep sees a
+            // dependency even when the wait does not happen this time.
+            this.lockdep.acquire(false);
+        }
         if !this.try_acquire(me) {
             if !wait {
                 return Err(EBUSY);
@@ -340,8 +369,11 @@ impl LoopInner {
             this.wait_as_gate_waiter(|_| this.gate_closed.load(Acquire) || this.try_acquire(me));
             if this.gate_owner.load(Relaxed) != me {
                 // Woken because the loop stopped.
+                this.lockdep.release();
                 return Err(ENODEV);
             }
+        } else if !wait {
+            this.lockdep.acquire(true);
         }
         let gate = Gate::new(this);
         hooks::point(Point::EnterAfterAcquire);
@@ -356,6 +388,7 @@ impl LoopInner {
         let depth = self.gate_depth.load(Relaxed) - 1;
         self.gate_depth.store(depth, Relaxed);
         if depth == 0 {
+            self.lockdep.release();
             // Full ordering: pairs with a waiter's increment of `gate_waiters`.
             self.gate_owner.xchg(0, Full);
             if self.gate_waiters.load(Relaxed) != 0 {
@@ -402,6 +435,12 @@ impl LoopInner {
                 id,
                 event,
                 task: me,
+                // SAFETY: The chain is this task's own (it holds the gate).
+                tag: if scope == 0 {
+                    0
+                } else {
+                    unsafe { &*(scope as *const ScopeFrame) }.tag
+                },
                 scope,
                 state: SleeperState::Waiting,
             },
@@ -411,6 +450,7 @@ impl LoopInner {
         let depth = self.gate_depth.load(Relaxed);
         self.gate_depth.store(0, Relaxed);
         self.scope.store(0, Relaxed);
+        self.lockdep.release();
         self.gate_owner.xchg(0, Full);
         self.gate_cv.notify_all();
 
@@ -418,27 +458,39 @@ impl LoopInner {
         let mut jiffies =
             timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
         let outcome: Result<SleepResult> = loop {
-            let state = st
-                .sleepers
-                .iter()
-                .find(|s| s.id == id)
-                .map_or(SleeperState::Aborted, |s| s.state);
+            let state = Self::sleeper_state(&st, id);
             match state {
                 SleeperState::Woken => break Ok(SleepResult::Woken),
                 SleeperState::Aborted => break Err(ENODEV),
-                SleeperState::Waiting => {}
+                SleeperState::Waiting | SleeperState::Leaving => {}
             }
-            match jiffies {
-                None => {
-                    if self.gate_cv.wait_interruptible(&mut st) {
-                        break Err(ERESTARTSYS);
+            let ended = match jiffies {
+                None => self
+                    .sleep_cv
+                    .wait_interruptible(&mut st)
+                    .then_some(Err(ERESTARTSYS)),
+                Some(j) => match self.sleep_cv.wait_interruptible_timeout(&mut st, j) {
+                    CondVarTimeoutResult::Timeout => Some(Ok(SleepResult::TimedOut)),
+                    CondVarTimeoutResult::Woken { jiffies: left } => {
+                        jiffies = Some(left);
+                        None
+                    }
+                    CondVarTimeoutResult::Signal { .. } => Some(Err(ERESTARTSYS)),
+                },
+            };
+            if let Some(result) = ended {
+                // Decided under the mutex the wakers mark under: a wake-up or abort
+                // that came first wins; otherwise the entry stops taking wake-ups.
+                match Self::sleeper_state(&st, id) {
+                    SleeperState::Woken => break Ok(SleepResult::Woken),
+                    SleeperState::Aborted => break Err(ENODEV),
+                    _ => {
+                        if let Some(s) = st.sleepers.iter_mut().find(|s| s.id == id) {
+                            s.state = SleeperState::Leaving;
+                        }
+                        break result;
                     }
                 }
-                Some(j) => match self.gate_cv.wait_interruptible_timeout(&mut st, j) {
-                    CondVarTimeoutResult::Timeout => break Ok(SleepResult::TimedOut),
-                    CondVarTimeoutResult::Woken { jiffies: left } => jiffies = Some(left),
-                    CondVarTimeoutResult::Signal { .. } => break Err(ERESTARTSYS),
-                },
             }
         };
         drop(st);
@@ -446,6 +498,7 @@ impl LoopInner {
         // Take the gate back at the saved depth; allowed even while the loop stops,
         // so that the sleeper's caller can finish and leave the gate. The sleeper
         // stays listed until it owns the gate again, so `stop` waits for it.
+        self.lockdep.acquire(false);
         self.wait_as_gate_waiter(|_| self.gate_owner.cmpxchg(0, me, Full).is_ok());
         self.gate_depth.store(depth, Relaxed);
         self.scope.store(scope, Relaxed);
@@ -453,12 +506,31 @@ impl LoopInner {
         outcome
     }
 
+    fn sleeper_state(st: &GateState, id: u64) -> SleeperState {
+        st.sleepers
+            .iter()
+            .find(|s| s.id == id)
+            .map_or(SleeperState::Aborted, |s| s.state)
+    }
+
     /// Wakes sleepers waiting on `event` (all, or only the oldest).
     pub(crate) fn wakeup(&self, event: usize, one_thread: bool) {
+        self.wakeup_where(event, None, one_thread)
+    }
+
+    /// Wakes sleepers waiting on `event` inside the command gate `tag` only.
+    pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, one_thread: bool) {
+        self.wakeup_where(event, Some(tag), one_thread)
+    }
+
+    fn wakeup_where(&self, event: usize, tag: Option<usize>, one_thread: bool) {
         let mut st = self.gate.lock();
         let mut woke = false;
         for s in st.sleepers.iter_mut() {
-            if s.event == event && s.state == SleeperState::Waiting {
+            if s.event == event
+                && s.state == SleeperState::Waiting
+                && tag.is_none_or(|t| t == s.tag)
+            {
                 s.state = SleeperState::Woken;
                 woke = true;
                 if one_thread {
@@ -468,7 +540,7 @@ impl LoopInner {
         }
         drop(st);
         if woke {
-            self.gate_cv.notify_all();
+            self.sleep_cv.notify_all();
         }
     }
 
@@ -482,6 +554,8 @@ impl LoopInner {
             }
         }
         drop(st);
+        self.sleep_cv.notify_all();
+        // Gate waiters too: `stop` closes the gate through here.
         self.gate_cv.notify_all();
     }
 
@@ -668,7 +742,7 @@ impl LoopInner {
             }
         }
         drop(st);
-        self.gate_cv.notify_all();
+        self.sleep_cv.notify_all();
     }
 
     pub(crate) fn remove_source_arc(lp: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
@@ -712,9 +786,32 @@ impl LoopInner {
                 i = 0;
             }
         }
-        this.drain_graveyard(&gate);
+        // SAFETY: Gate held (see `source_at`).
+        let dead = !unsafe { &*this.graveyard.get() }.is_empty();
         drop(gate);
+        if dead {
+            Self::drain_graveyard_outside(this, me);
+        }
         more
+    }
+
+    /// Drops what removals left in the graveyard, each outside the gate: a source's
+    /// drop may close a command gate or drop a loop, which must not hold the gate.
+    /// Loop thread, between passes.
+    fn drain_graveyard_outside(this: ArcBorrow<'_, Self>, me: usize) {
+        loop {
+            let Ok(gate) = Self::enter_gate(this, me, true) else {
+                // Stopped: `stop` drains what is left.
+                return;
+            };
+            // SAFETY: Gate held (see `source_at`); no walk is in progress.
+            let popped = unsafe { &mut *this.graveyard.get() }.pop();
+            drop(gate);
+            match popped {
+                Some(src) => drop(src),
+                None => return,
+            }
+        }
     }
 
     fn thread_main(this: ArcBorrow<'_, Self>) {
@@ -731,12 +828,12 @@ impl LoopInner {
             if done() {
                 break;
             }
-            sys::sleep_unless(me, || this.work.load(Relaxed) != 0 || done());
+            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || done());
             bump(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
         while !sys::kthread_should_stop() {
-            sys::sleep_unless(me, sys::kthread_should_stop);
+            sys::sleep_unless(sys::kthread_should_stop);
         }
     }
 }
@@ -1111,6 +1208,7 @@ impl LoopInner {
         hooks::point(Point::StopBeforeDetach);
         // 5. Detach the sources. An entrant that got past the closed check may own
         //    the gate for a moment (it leaves at once): wait for it, never skip this.
+        this.lockdep.acquire(false);
         this.wait_as_gate_waiter(|_| this.try_acquire(me));
         let gate = Gate::new(this);
         // SAFETY: Gate held (see `source_at`).

@@ -593,21 +593,41 @@ struct EduDebugfs {
     _dir: Dir,
 }
 
-/// Per-device driver data.
-#[pin_data(PinnedDrop)]
-struct EduDevice {
+/// What userspace opens: `/dev/eduN` and `/dev/eduN-dma`, next to the engine
+/// their files use (`open` finds it with `container_of!`).
+#[pin_data]
+struct EduNodes {
     engine: Arc<EduEngine>,
-    slot: u32,
-    #[pin]
-    debugfs: Mutex<Option<EduDebugfs>>,
-    /// `/dev/eduN`; `open` finds `engine` next to it.
+    /// `/dev/eduN`.
     #[pin]
     misc: MiscDeviceRegistration<EduFile>,
     /// `/dev/eduN-dma`.
     #[pin]
     dma_misc: MiscDeviceRegistration<EduDmaFile>,
+}
+
+impl EduNodes {
+    /// The engine for a file being opened; `ENODEV` once the device goes away.
+    fn engine_for_open(&self) -> Result<Arc<EduEngine>> {
+        if self.engine.gone.load(Acquire) {
+            return Err(ENODEV);
+        }
+        Ok(self.engine.clone())
+    }
+}
+
+/// Per-device driver data, valid while the device is bound (`'bound`): the
+/// interrupt source cannot outlive the binding its line belongs to.
+#[pin_data(PinnedDrop)]
+struct EduDevice<'bound> {
+    engine: Arc<EduEngine>,
+    slot: u32,
     #[pin]
-    irq: InterruptEventSource<EduIrq>,
+    debugfs: Mutex<Option<EduDebugfs>>,
+    #[pin]
+    nodes: EduNodes,
+    #[pin]
+    irq: InterruptEventSource<'bound, EduIrq>,
 }
 
 /// Shuts the engine down if a probe fails after its loop and timer exist.
@@ -656,8 +676,8 @@ impl Drop for Slot {
     }
 }
 
-impl EduDevice {
-    fn probe<'a>(pdev: &'a pci::Device<Core<'_>>) -> Result<impl PinInit<Self, Error> + 'a> {
+impl<'a> EduDevice<'a> {
+    fn probe(pdev: &'a pci::Device<Core<'_>>) -> Result<impl PinInit<Self, Error> + 'a> {
         if pdev.vendor_id().as_raw() != EDU_VENDOR || pdev.device_id() != EDU_DEVICE {
             return Err(ENODEV);
         }
@@ -811,22 +831,26 @@ impl EduDevice {
         let slot_no = slot_guard.0;
         // From here on only the bound device is needed (not the probe-time `Core`).
         let pdev: &'a pci::Device<Bound> = pdev;
+        let (nodes_engine, irq_engine) = (engine.clone(), engine.clone());
         Ok(try_pin_init!(Self {
             engine: engine.clone(),
             slot: slot_no,
             debugfs <- new_mutex!(debugfs),
-            misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
-                name: MISC_NAMES[idx],
-            }),
-            dma_misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
-                name: DMA_NAMES[idx],
-            }),
+            nodes <- try_pin_init!(EduNodes {
+                engine: nodes_engine,
+                misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name: MISC_NAMES[idx],
+                }),
+                dma_misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name: DMA_NAMES[idx],
+                }),
+            }? Error),
             irq <- InterruptEventSource::new(
                 vector.try_into()?,
                 c"edu",
                 sharing,
                 SourceOptions::default(),
-                Ok::<_, Error>(EduIrq { engine: engine.clone() }),
+                Ok::<_, Error>(EduIrq { engine: irq_engine }),
             ),
             _: {
                 engine.work_loop.add_event_source(&*irq)?;
@@ -866,18 +890,8 @@ impl EduDevice {
     }
 }
 
-impl EduDevice {
-    /// The engine for a file being opened; `ENODEV` once the device goes away.
-    fn engine_for_open(&self) -> Result<Arc<EduEngine>> {
-        if self.engine.gone.load(Acquire) {
-            return Err(ENODEV);
-        }
-        Ok(self.engine.clone())
-    }
-}
-
 #[pinned_drop]
-impl PinnedDrop for EduDevice {
+impl PinnedDrop for EduDevice<'_> {
     fn drop(self: Pin<&mut Self>) {
         // Teardown in the reverse order of setup. First the device is gone for
         // userspace, so that nothing below waits for a call that may not end: a
@@ -938,10 +952,10 @@ impl MiscDevice for EduFile {
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         // SAFETY: Every `MiscDeviceRegistration<EduFile>` is the `misc` field of an
-        // `EduDevice`, which outlives the registration (`open` cannot run after it
+        // `EduNodes`, which outlives the registration (`open` cannot run after it
         // was deregistered).
         let dev = unsafe {
-            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, misc)
+            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduNodes, misc)
         };
         let engine = dev.engine_for_open()?;
         KBox::try_pin_init(
@@ -1046,9 +1060,9 @@ impl MiscDevice for EduDmaFile {
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
         // SAFETY: Every `MiscDeviceRegistration<EduDmaFile>` is the `dma_misc` field of
-        // an `EduDevice`, which outlives the registration.
+        // an `EduNodes`, which outlives the registration.
         let dev = unsafe {
-            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduDevice, dma_misc)
+            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduNodes, dma_misc)
         };
         KBox::pin_init(
             Ok::<_, Error>(EduDmaFile {
@@ -1136,7 +1150,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for EduDriver {
     type IdInfo = ();
-    type Data<'bound> = EduDevice;
+    type Data<'bound> = EduDevice<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 

@@ -1420,3 +1420,353 @@ mod teardown {
         Ok(())
     }
 }
+
+/// The gate: no deadlock at its edges, no lost or stolen wake-up, never entered
+/// from atomic context. Race windows are forced with the hook points.
+#[kunit_tests(workloop_gate)]
+mod gate {
+    use super::workloop::{
+        hooks::{self, Point},
+        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
+        SoftwareEventSource, SourceOptions, Thread, WorkLoop,
+    };
+    use kernel::{
+        impl_has_hr_timer, new_mutex, new_spinlock,
+        prelude::*,
+        sync::{
+            atomic::{Acquire, Atomic, Release},
+            Arc, ArcBorrow, Mutex,
+        },
+        time::{
+            delay::{fsleep, udelay},
+            hrtimer::{
+                HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer, HrTimerRestart,
+                RelativePinnedHardMode,
+            },
+            Delta, Monotonic,
+        },
+    };
+
+    fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
+        for _ in 0..ms {
+            if cond() {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        cond()
+    }
+
+    type Slot = Arc<Atomic<i32>>;
+    const PENDING: i32 = i32::MIN;
+    const WOKEN: i32 = 1;
+    const TIMED_OUT: i32 = 2;
+
+    fn slot() -> Result<Slot> {
+        Ok(Arc::new(Atomic::new(PENDING), GFP_KERNEL)?)
+    }
+
+    fn sleep_code(r: Result<SleepResult>) -> i32 {
+        match r {
+            Ok(SleepResult::Woken) => WOKEN,
+            Ok(SleepResult::TimedOut) => TIMED_OUT,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    struct Bg {
+        thread: Option<Thread>,
+        done: Arc<Atomic<u32>>,
+    }
+
+    fn bg(name: &'static CStr, f: impl FnOnce() + Send + 'static) -> Result<Bg> {
+        let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let d2 = done.clone();
+        let thread = spawn(name, None, move || {
+            f();
+            d2.store(1, Release);
+        })?;
+        Ok(Bg {
+            thread: Some(thread),
+            done,
+        })
+    }
+
+    impl Bg {
+        fn finished_within(&self, ms: u32) -> bool {
+            wait_until(ms, || self.done.load(Acquire) == 1)
+        }
+    }
+
+    impl Drop for Bg {
+        fn drop(&mut self) {
+            if let Some(t) = self.thread.take() {
+                if self.done.load(Acquire) == 1 {
+                    t.join();
+                } else {
+                    pr_err!("workloop_kunit: leaking a hung helper thread\n");
+                    core::mem::forget(t);
+                }
+            }
+        }
+    }
+
+    fn shared_loop(name: &'static CStr) -> Result<Arc<Pin<KBox<WorkLoop>>>> {
+        Ok(Arc::new(
+            WorkLoop::new(name, LoopOptions::default())?,
+            GFP_KERNEL,
+        )?)
+    }
+
+    #[test]
+    fn gate_closing_a_command_gate_inside_the_loop_gate_returns() -> Result {
+        let lp = shared_loop(c"wl-g-close")?;
+        let cg = CommandGate::new(c"cmd")?;
+        lp.add_event_source(&cg)?;
+        let holder: Arc<Mutex<Option<CommandGate>>> =
+            Arc::pin_init(new_mutex!(Some(cg)), GFP_KERNEL)?;
+        let (l2, h2) = (lp.clone(), holder.clone());
+        let closer = bg(c"wl-g-closer", move || {
+            let _ = l2.run_action(|_| drop(h2.lock().take()));
+        })?;
+        assert!(closer.finished_within(2000));
+        Ok(())
+    }
+
+    /// A source whose handler owns a command gate of the same loop.
+    struct OwnsGate(#[allow(dead_code)] CommandGate);
+
+    impl SoftwareAction for OwnsGate {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {}
+    }
+
+    /// An action that drops the source it holds (on the loop thread).
+    struct DropsSource(Arc<Mutex<Option<SoftwareEventSource<OwnsGate>>>>);
+
+    impl SoftwareAction for DropsSource {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            drop(self.0.lock().take());
+        }
+    }
+
+    #[test]
+    fn gate_graveyard_drop_of_a_command_gate_does_not_deadlock() -> Result {
+        let lp = shared_loop(c"wl-g-grave")?;
+        let cg = CommandGate::new(c"cmd")?;
+        lp.add_event_source(&cg)?;
+        let victim = SoftwareEventSource::new(c"victim", SourceOptions::default(), OwnsGate(cg))?;
+        lp.add_event_source(&victim)?;
+        let holder = Arc::pin_init(new_mutex!(Some(victim)), GFP_KERNEL)?;
+        let dropper =
+            SoftwareEventSource::new(c"dropper", SourceOptions::default(), DropsSource(holder))?;
+        lp.add_event_source(&dropper)?;
+        // The victim is removed on the loop thread, so it waits for the end of
+        // the pass; dropping it there closes its command gate.
+        dropper.signal();
+        let l2 = lp.clone();
+        let entrant = bg(c"wl-g-after", move || {
+            fsleep(Delta::from_millis(20));
+            let _ = l2.run_action(|_| ());
+        })?;
+        assert!(entrant.finished_within(2000));
+        Ok(())
+    }
+
+    #[test]
+    fn gate_one_thread_wakeup_skips_a_timed_out_sleeper() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-g-d10")?;
+        let (a, b) = (slot()?, slot()?);
+        let (l2, a2) = (lp.clone(), a.clone());
+        // A sleeps first, with a timeout; it is parked once the timeout decided.
+        let ta = bg(c"wl-g-a", move || {
+            let r = l2.run_action(|g| {
+                hooks::arm_me(Point::SleepAfterOutcome);
+                g.sleep(5, Some(Delta::from_millis(300)))
+            });
+            a2.store(sleep_code(r.and_then(|r| r)), Release);
+        })?;
+        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()));
+        let asleep = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (l3, b2, s2) = (lp.clone(), b.clone(), asleep.clone());
+        let tb = bg(c"wl-g-b", move || {
+            let r = l3.run_action(|g| {
+                s2.store(1, Release);
+                g.sleep(5, None)
+            });
+            b2.store(sleep_code(r.and_then(|r| r)), Release);
+        })?;
+        assert!(wait_until(5000, || asleep.load(Acquire) == 1
+            && lp.attempt_action(|_| ()).is_ok()));
+        assert!(hooks::wait_parked(Point::SleepAfterOutcome, 5000));
+        // One-thread wake-up while A's timeout is decided and A is still listed.
+        lp.run_action(|g| g.wakeup(5, true))?;
+        hooks::release(Point::SleepAfterOutcome);
+        let woke = wait_until(1000, || b.load(Acquire) != PENDING);
+        if !woke {
+            let _ = lp.run_action(|g| g.wakeup(5, false));
+        }
+        assert!(ta.finished_within(2000) && tb.finished_within(2000));
+        assert!(woke);
+        assert_eq!(b.load(Acquire), WOKEN);
+        assert_eq!(a.load(Acquire), TIMED_OUT);
+        Ok(())
+    }
+
+    #[test]
+    fn gate_command_wakeup_outside_the_gate_is_not_lost() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-g-d16")?;
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        let flag = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (c2, f2, r) = (cg.clone(), flag.clone(), slot()?);
+        let r2 = r.clone();
+        // T checks the condition in the gate and is parked before it sleeps.
+        let t = bg(c"wl-g-sleeper", move || {
+            hooks::arm_me(Point::SleepBeforeRegister);
+            let res = c2.run_action(|g| {
+                if f2.load(Acquire) == 0 {
+                    c2.command_sleep(g, 21, None)
+                } else {
+                    Ok(SleepResult::Woken)
+                }
+            });
+            r2.store(sleep_code(res.and_then(|r| r)), Release);
+        })?;
+        assert!(hooks::wait_parked(Point::SleepBeforeRegister, 5000));
+        // W makes the condition true and wakes, outside the gate.
+        let (c3, f3) = (cg.clone(), flag.clone());
+        let w = bg(c"wl-g-waker", move || {
+            f3.store(1, Release);
+            c3.command_wakeup(21, false);
+        })?;
+        let _ = w.finished_within(100);
+        hooks::release(Point::SleepBeforeRegister);
+        let woke = wait_until(2000, || r.load(Acquire) != PENDING);
+        if !woke {
+            cg.command_wakeup(21, false);
+        }
+        assert!(w.finished_within(2000) && t.finished_within(2000));
+        assert!(woke);
+        assert_eq!(r.load(Acquire), WOKEN);
+        Ok(())
+    }
+
+    #[test]
+    fn gate_enable_outside_the_gate_is_not_lost() -> Result {
+        hooks::reset();
+        let lp = shared_loop(c"wl-g-enable")?;
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        cg.disable();
+        let (c2, r) = (cg.clone(), slot()?);
+        let r2 = r.clone();
+        // T finds the command gate disabled and is parked before it sleeps.
+        let t = bg(c"wl-g-waiter", move || {
+            hooks::arm_me(Point::SleepBeforeRegister);
+            let res = c2.run_action(|_| ());
+            r2.store(if res.is_ok() { 0 } else { -1 }, Release);
+        })?;
+        assert!(hooks::wait_parked(Point::SleepBeforeRegister, 5000));
+        cg.enable();
+        hooks::release(Point::SleepBeforeRegister);
+        let ran = wait_until(2000, || r.load(Acquire) != PENDING);
+        if !ran {
+            cg.enable();
+        }
+        assert!(t.finished_within(2000));
+        assert!(ran);
+        assert_eq!(r.load(Acquire), 0);
+        Ok(())
+    }
+
+    /// Tries to enter a loop's gate from an hrtimer callback (hard IRQ).
+    #[pin_data]
+    struct IrqEntrant {
+        #[pin]
+        timer: HrTimer<Self>,
+        lp: Arc<Pin<KBox<WorkLoop>>>,
+        result: Atomic<i32>,
+    }
+
+    impl HrTimerCallback for IrqEntrant {
+        type Pointer<'a> = Arc<Self>;
+
+        fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+            let r = this.lp.attempt_action(|_| ());
+            this.result
+                .store(r.map_or_else(|e| e.to_errno(), |()| 0), Release);
+            HrTimerRestart::NoRestart
+        }
+    }
+
+    impl_has_hr_timer! {
+        impl HasHrTimer<Self> for IrqEntrant {
+            mode: RelativePinnedHardMode<Monotonic>, field: self.timer
+        }
+    }
+
+    #[test]
+    fn gate_cannot_be_entered_from_hard_irq() -> Result {
+        let lp = shared_loop(c"wl-g-irq")?;
+        let lp2 = lp.clone();
+        let entrant = Arc::pin_init(
+            pin_init!(IrqEntrant {
+                timer <- HrTimer::new(),
+                lp: lp2,
+                result: Atomic::new(PENDING),
+            }),
+            GFP_KERNEL,
+        )?;
+        let no_preempt = Arc::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        // The holder keeps its CPU (a spinlock held) while the timer, pinned to that
+        // CPU, fires on top of it: `current` in the callback is the holder.
+        let handle = lp.run_action(|_| {
+            let guard = no_preempt.lock();
+            let handle = entrant.clone().start(Delta::from_micros(50));
+            for _ in 0..1000 {
+                if entrant.result.load(Acquire) != PENDING {
+                    break;
+                }
+                udelay(Delta::from_micros(10));
+            }
+            drop(guard);
+            handle
+        })?;
+        drop(handle);
+        assert!(wait_until(1000, || entrant.result.load(Acquire) != PENDING));
+        assert_eq!(entrant.result.load(Acquire), EPERM.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn gate_wakeup_matches_the_command_gate() -> Result {
+        let lp = shared_loop(c"wl-g-tag")?;
+        let a = Arc::new(CommandGate::new(c"a")?, GFP_KERNEL)?;
+        let b = CommandGate::new(c"b")?;
+        lp.add_event_source(&*a)?;
+        lp.add_event_source(&b)?;
+        let (a2, r) = (a.clone(), slot()?);
+        let r2 = r.clone();
+        let asleep = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let s2 = asleep.clone();
+        let t = bg(c"wl-g-tagged", move || {
+            let res = a2.run_action(|g| {
+                s2.store(1, Release);
+                a2.command_sleep(g, 1, Some(Delta::from_secs(5)))
+            });
+            r2.store(sleep_code(res.and_then(|r| r)), Release);
+        })?;
+        assert!(wait_until(5000, || asleep.load(Acquire) == 1
+            && lp.attempt_action(|_| ()).is_ok()));
+        // The same event number in another command gate wakes nobody here.
+        b.command_wakeup(1, false);
+        let stolen = wait_until(100, || r.load(Acquire) != PENDING);
+        a.command_wakeup(1, false);
+        assert!(t.finished_within(2000));
+        assert!(!stolen);
+        assert_eq!(r.load(Acquire), WOKEN);
+        Ok(())
+    }
+}

@@ -252,10 +252,10 @@ impl irq::Handler for WqTop {
     }
 }
 
-enum Bottom {
+enum Bottom<'bound> {
     /// Field order: the source goes before its loop.
     Loop {
-        _source: Pin<KBox<InterruptEventSource<LoopBh>>>,
+        _source: Pin<KBox<InterruptEventSource<'bound, LoopBh>>>,
         _work_loop: Pin<KBox<WorkLoop>>,
     },
     Threaded {
@@ -325,13 +325,13 @@ struct Files {
 }
 
 /// Per-device data; `Drop` tears down in the reverse order of setup.
-struct BenchDevice {
+struct BenchDevice<'bound> {
     files: Option<Files>,
-    bottom: Option<Bottom>,
+    bottom: Option<Bottom<'bound>>,
     bench: Arc<Bench>,
 }
 
-impl Drop for BenchDevice {
+impl Drop for BenchDevice<'_> {
     fn drop(&mut self) {
         // 1. Stop a running measurement (it may wait for an interrupt), then remove
         //    the files, which waits for the writer to leave.
@@ -369,7 +369,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for BenchDriver {
     type IdInfo = ();
-    type Data<'bound> = BenchDevice;
+    type Data<'bound> = BenchDevice<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -381,7 +381,7 @@ impl pci::Driver for BenchDriver {
     }
 }
 
-fn probe(pdev: &pci::Device<Core<'_>>) -> Result<BenchDevice> {
+fn probe<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<BenchDevice<'bound>> {
     if pdev.vendor_id().as_raw() != 0x1234 || pdev.device_id() != 0x11e8 {
         return Err(ENODEV);
     }

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C wrappers for the workloop library; see helpers.h. Each module includes
+ * this file from a helpers.c of its own (a composite Kbuild object).
+ */
+#include <linux/lockdep.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+
+#include "helpers.h"
+
+/* set_current_state(): the state, the barrier and the debug bookkeeping. */
+void wl_set_current_state_interruptible(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+void wl_set_current_state_running(void)
+{
+	__set_current_state(TASK_RUNNING);
+}
+
+/* Process context: not in hard IRQ, softirq or NMI (preemption may be off). */
+bool wl_in_task(void)
+{
+	return in_task();
+}
+
+/* One lockdep class for every work loop's gate. */
+static struct lock_class_key wl_gate_key;
+
+void wl_gate_lockdep_init(struct lockdep_map *map, const char *name)
+{
+	lockdep_init_map(map, name, &wl_gate_key, 0);
+}
+
+void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long ip)
+{
+	lock_acquire_exclusive(map, 0, trylock, NULL, ip);
+}
+
+void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip)
+{
+	lock_release(map, ip);
+}

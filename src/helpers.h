@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One-line wrappers of kernel static inlines and macros that kernel 7.2's
+ * Rust bindings lack, linked into every module that compiles the library
+ * (like the kernel's own rust/helpers/). No logic lives here.
+ */
+#ifndef WORKLOOP_HELPERS_H
+#define WORKLOOP_HELPERS_H
+
+#include <linux/lockdep_types.h>
+#include <linux/types.h>
+
+void wl_set_current_state_interruptible(void);
+void wl_set_current_state_running(void);
+bool wl_in_task(void);
+void wl_gate_lockdep_init(struct lockdep_map *map, const char *name);
+void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long ip);
+void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip);
+
+#endif
