@@ -98,8 +98,10 @@ trap cleanup EXIT
 # responder, which starts first, never acts on a marker of an earlier boot.
 rm -f "$log"
 : >"$qmp_log"
+# An ACPI eject takes up to ~20 s on the debug kernel under TCG: wait 90 s for
+# QEMU's DEVICE_DELETED before a re-add goes ahead anyway.
 python3 "$WL_ROOT/scripts/qmp-responder.py" --socket "$qmp_sock" --serial-log "$log" \
-	--log "$qmp_log" </dev/null >>"$qmp_log" 2>&1 &
+	--log "$qmp_log" --timeout 90 </dev/null >>"$qmp_log" 2>&1 &
 responder=$!
 
 rc=0

@@ -75,6 +75,11 @@ pub trait EventSource: Send + Sync {
     /// Called after the source was attached to a loop (process context, not
     /// holding the gate). The default does nothing.
     fn attached(&self) {}
+
+    /// Called when the source was detached (removed, or its loop stopped), holding
+    /// the old loop's gate: nothing may stay armed that would fire for no loop.
+    /// The default does nothing.
+    fn detached(&self) {}
 }
 
 /// Something that is, or owns, an event source and can be attached to a loop.

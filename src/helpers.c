@@ -26,12 +26,11 @@ bool wl_in_task(void)
 	return in_task();
 }
 
-/* One lockdep class for every work loop's gate. */
-static struct lock_class_key wl_gate_key;
-
-void wl_gate_lockdep_init(struct lockdep_map *map, const char *name)
+/* Each loop's gate is a lockdep class of its own (a registered dynamic key). */
+void wl_gate_lockdep_init(struct lockdep_map *map, struct lock_class_key *key,
+			  const char *name)
 {
-	lockdep_init_map(map, name, &wl_gate_key, 0);
+	lockdep_init_map(map, name, key, 0);
 }
 
 void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long ip)

@@ -13,7 +13,8 @@
 void wl_set_current_state_interruptible(void);
 void wl_set_current_state_running(void);
 bool wl_in_task(void);
-void wl_gate_lockdep_init(struct lockdep_map *map, const char *name);
+void wl_gate_lockdep_init(struct lockdep_map *map, struct lock_class_key *key,
+			  const char *name);
 void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long ip);
 void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip);
 

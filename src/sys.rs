@@ -249,7 +249,7 @@ extern "C" {
     fn wl_in_task() -> bool;
     // `struct lockdep_map *`, passed as `void *`: the struct is empty without
     // `CONFIG_LOCKDEP`.
-    fn wl_gate_lockdep_init(map: *mut c_void, name: *const kernel::ffi::c_char);
+    fn wl_gate_lockdep_init(map: *mut c_void, key: *mut c_void, name: *const kernel::ffi::c_char);
     fn wl_gate_lockdep_acquire(map: *mut c_void, trylock: c_int, ip: usize);
     fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
 }
@@ -280,26 +280,38 @@ pub(crate) fn in_task() -> bool {
     unsafe { wl_in_task() }
 }
 
-/// A lockdep map that makes the gate a lock the kernel's lock validator sees
-/// (one class for every gate). Empty and free without `CONFIG_LOCKDEP`.
+/// A lockdep map that makes the gate a lock the kernel's lock validator sees,
+/// with a class of its own per loop (so that one loop's action may take another
+/// loop's gate, and an inversion between two loops is reported). Empty and free
+/// without `CONFIG_LOCKDEP`.
 ///
 /// # Invariants
 ///
-/// `map` was initialized by `wl_gate_lockdep_init`; it is pinned, as lockdep
-/// keeps pointers to it while the gate is held.
+/// `map` was initialized by `wl_gate_lockdep_init` with `key` (registered for as
+/// long as `self` lives) and a name that outlives `self`; both are pinned, as
+/// lockdep keeps pointers to them.
 #[pin_data]
 pub(crate) struct GateLockdep {
+    #[pin]
+    key: kernel::sync::LockClassKey,
     #[pin]
     map: kernel::types::Opaque<bindings::lockdep_map>,
 }
 
 impl GateLockdep {
-    /// A map of the class `workloop_gate`.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    /// A map of a new class named `name`.
+    ///
+    /// # Safety
+    ///
+    /// `name` must be a NUL-terminated string that outlives the returned value.
+    pub(crate) unsafe fn new(name: *const kernel::ffi::c_char) -> impl PinInit<Self> {
         pin_init!(Self {
-            // SAFETY: `slot` is valid for writes; the name is a static string.
+            key <- kernel::sync::LockClassKey::new_dynamic(),
+            // SAFETY: `slot` is valid for writes; `key` is registered (initialized
+            // above, unregistered only when `self` is dropped); `name` outlives
+            // `self` by this function's safety requirement.
             map <- kernel::types::Opaque::ffi_init(|slot: *mut bindings::lockdep_map| unsafe {
-                wl_gate_lockdep_init(slot.cast(), c"workloop_gate".as_char_ptr())
+                wl_gate_lockdep_init(slot.cast(), key.as_ptr().cast(), name)
             }),
         })
     }
@@ -503,11 +515,24 @@ impl Drop for Thread {
     }
 }
 
-/// Cancels a work item and waits until it is neither pending nor running
-/// (`cancel_work_sync`); kernel 7.2's `workqueue` has no safe form of it.
+/// Cancels the work of an `Arc`-queued work item and waits until it is neither
+/// pending nor running (`cancel_work_sync`; kernel 7.2's `workqueue` has no safe
+/// form of it). A pending item owns the reference `enqueue` handed to the queue:
+/// when this cancels it, that reference is released here, so nothing leaks.
 /// Returns whether it was pending. Process context; may sleep.
-pub fn cancel_work_sync<T: ?Sized, const ID: u64>(work: &kernel::workqueue::Work<T, ID>) -> bool {
-    // SAFETY: `work` is a live, initialized work item, so `raw_get` yields a valid
-    // `work_struct` for the duration of the call.
-    unsafe { bindings::cancel_work_sync(kernel::workqueue::Work::raw_get(work)) }
+pub fn cancel_work_sync<T, const ID: u64>(item: &Arc<T>) -> bool
+where
+    T: kernel::workqueue::HasWork<T, ID> + kernel::workqueue::WorkItem<ID, Pointer = Arc<T>>,
+{
+    let ptr = Arc::as_ptr(item).cast_mut();
+    // SAFETY: `ptr` points to a live `T` (`item` holds a reference).
+    let work = unsafe { T::raw_get_work(ptr) };
+    // SAFETY: `work` is the live, initialized work item inside `*ptr`.
+    let cancelled = unsafe { bindings::cancel_work_sync(kernel::workqueue::Work::raw_get(work)) };
+    if cancelled {
+        // SAFETY: The pending item held the reference `Arc::into_raw` gave the
+        // queue when it was enqueued; cancelling it returned that reference.
+        drop(unsafe { Arc::from_raw(ptr) });
+    }
+    cancelled
 }

@@ -124,6 +124,12 @@ impl<T: TimerAction> EventSource for TimerCore<T> {
         self.armed.store(0, Relaxed);
         self.cancel_hrtimer();
     }
+
+    /// Removed from its loop: an armed timeout is cancelled (it could never run).
+    fn detached(&self) {
+        self.armed.store(0, Relaxed);
+        self.cancel_hrtimer();
+    }
 }
 
 /// A one-shot timer whose action runs on its work loop.

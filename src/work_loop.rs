@@ -82,6 +82,10 @@ impl Default for LoopOptions {
     }
 }
 
+/// `LoopInner::gate_owner` of a gate being handed to the oldest queued task
+/// (never a task pointer).
+const HANDOFF: usize = 1;
+
 /// Result of a [`Gate::sleep`] that did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SleepResult {
@@ -123,6 +127,10 @@ struct Sleeper {
 struct GateState {
     next_sleeper: u64,
     sleepers: KVec<Sleeper>,
+    /// Tickets of tasks queued for the gate (FIFO hand-off): the next one to
+    /// give out, and the one whose turn it is.
+    next_ticket: u64,
+    serving: u64,
     /// Set by `stop`: no sleeper registers any more.
     closed: bool,
 }
@@ -191,6 +199,9 @@ pub struct LoopInner {
     work: Atomic<u32>,
     /// Set when `stop` begins; the thread exits at the next source boundary.
     stopping: AtomicFlag,
+    /// Set once the thread was started, and once a `stop` has finished.
+    started: AtomicFlag,
+    stopped: AtomicFlag,
     /// Thread identity for `on_thread`, 0 once stopped.
     thread_id: Atomic<usize>,
     gate_owner: Atomic<usize>,
@@ -248,6 +259,8 @@ impl LoopInner {
             waker: sys::TaskWaker::new(),
             work: Atomic::new(0),
             stopping: AtomicFlag::new(false),
+            started: AtomicFlag::new(false),
+            stopped: AtomicFlag::new(false),
             thread_id: Atomic::new(0),
             gate_owner: Atomic::new(0),
             gate_depth: Atomic::new(0),
@@ -259,11 +272,15 @@ impl LoopInner {
             gate <- new_mutex!(GateState {
                 next_sleeper: 1,
                 sleepers: KVec::new(),
+                next_ticket: 0,
+                serving: 0,
                 closed: false,
             }),
             gate_cv <- new_condvar!(),
             sleep_cv <- new_condvar!(),
-            lockdep <- sys::GateLockdep::new(),
+            // SAFETY: `name` is a field of the same value: it outlives `lockdep`,
+            // and its buffer does not move.
+            lockdep <- unsafe { sys::GateLockdep::new(name.as_char_ptr()) },
             sources: UnsafeCell::new(KVec::new()),
             graveyard: UnsafeCell::new(KVec::new()),
             source_count: Atomic::new(0),
@@ -311,6 +328,61 @@ impl LoopInner {
             true
         } else {
             false
+        }
+    }
+
+    /// Takes the gate for a task that found it taken, in FIFO order: the task
+    /// draws a ticket and takes the gate when it is its turn and the gate is free
+    /// or was handed to it (`HANDOFF`, see `release_gate`). Once the gate is
+    /// closed tickets no longer matter: with `bail_if_closed` the task gives up
+    /// (`false`), otherwise (a sleeper coming back, `stop`) it takes the gate as
+    /// soon as it is free.
+    fn acquire_queued(&self, me: usize, bail_if_closed: bool) -> bool {
+        let mut st = self.gate.lock();
+        self.gate_waiters.fetch_add(1, Full);
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        let got = loop {
+            let closed = self.gate_closed.load(Acquire);
+            if closed && bail_if_closed {
+                // A hand-off to this task would never be taken: undo it.
+                let _ = self.gate_owner.cmpxchg(HANDOFF, 0, Full);
+                break false;
+            }
+            if (closed || st.serving == ticket)
+                && (self.gate_owner.cmpxchg(0, me, Full).is_ok()
+                    || self.gate_owner.cmpxchg(HANDOFF, me, Full).is_ok())
+            {
+                break true;
+            }
+            self.gate_cv.wait(&mut st);
+        };
+        if st.serving == ticket {
+            st.serving += 1;
+        }
+        self.gate_waiters.fetch_sub(1, Full);
+        drop(st);
+        if !got {
+            self.gate_cv.notify_all();
+        }
+        got
+    }
+
+    /// Gives the gate up (the owner, at depth 0). With tasks queued for it, the
+    /// gate is handed to the oldest: marked `HANDOFF`, which no fast-path entrant
+    /// can take, so a releaser that comes straight back (the loop thread starting
+    /// its next pass) queues behind them.
+    fn release_gate(&self) {
+        // Full ordering: pairs with a waiter's increment of `gate_waiters`.
+        self.gate_owner.xchg(0, Full);
+        if self.gate_waiters.load(Relaxed) != 0 {
+            // Taking the mutex orders this notify after a waiter's check.
+            let st = self.gate.lock();
+            if st.serving != st.next_ticket && !self.gate_closed.load(Acquire) {
+                let _ = self.gate_owner.cmpxchg(0, HANDOFF, Full);
+            }
+            drop(st);
+            self.gate_cv.notify_all();
         }
     }
 
@@ -366,8 +438,10 @@ impl LoopInner {
             if !wait {
                 return Err(EBUSY);
             }
-            this.wait_as_gate_waiter(|_| this.gate_closed.load(Acquire) || this.try_acquire(me));
-            if this.gate_owner.load(Relaxed) != me {
+            if this.acquire_queued(me, true) {
+                this.gate_depth.store(1, Relaxed);
+                this.scope.store(0, Relaxed);
+            } else {
                 // Woken because the loop stopped.
                 this.lockdep.release();
                 return Err(ENODEV);
@@ -389,13 +463,7 @@ impl LoopInner {
         self.gate_depth.store(depth, Relaxed);
         if depth == 0 {
             self.lockdep.release();
-            // Full ordering: pairs with a waiter's increment of `gate_waiters`.
-            self.gate_owner.xchg(0, Full);
-            if self.gate_waiters.load(Relaxed) != 0 {
-                // Taking the mutex orders this notify after a waiter's check.
-                drop(self.gate.lock());
-                self.gate_cv.notify_all();
-            }
+            self.release_gate();
         }
     }
 
@@ -451,8 +519,9 @@ impl LoopInner {
         self.gate_depth.store(0, Relaxed);
         self.scope.store(0, Relaxed);
         self.lockdep.release();
-        self.gate_owner.xchg(0, Full);
-        self.gate_cv.notify_all();
+        drop(st);
+        self.release_gate();
+        let mut st = self.gate.lock();
 
         // CAST: Clamped to `0..=u32::MAX` milliseconds.
         let mut jiffies =
@@ -499,7 +568,9 @@ impl LoopInner {
         // so that the sleeper's caller can finish and leave the gate. The sleeper
         // stays listed until it owns the gate again, so `stop` waits for it.
         self.lockdep.acquire(false);
-        self.wait_as_gate_waiter(|_| self.gate_owner.cmpxchg(0, me, Full).is_ok());
+        if self.gate_owner.cmpxchg(0, me, Full).is_err() {
+            self.acquire_queued(me, false);
+        }
         self.gate_depth.store(depth, Relaxed);
         self.scope.store(scope, Relaxed);
         self.gate.lock().sleepers.retain(|s| s.id != id);
@@ -572,6 +643,8 @@ impl LoopInner {
         let mut st = self.gate.lock();
         st.closed = true;
         self.gate_closed.store(true, Release);
+        // A pending hand-off may be to an entrant that now gives up.
+        let _ = self.gate_owner.cmpxchg(HANDOFF, 0, Full);
         drop(st);
         self.abort_where(|_| true);
     }
@@ -690,6 +763,7 @@ impl LoopInner {
             return Err(ENOENT);
         };
         src.base().detach();
+        src.detached();
         this.source_count.fetch_sub(1, Relaxed);
         this.restart.store(true, Release);
         let key = Arc::as_ptr(src).cast::<()>() as usize;
@@ -965,8 +1039,8 @@ impl LoopThread {
 ///
 /// # Invariants
 ///
-/// `thread` holds the loop's running thread until a `stop` takes it; a stop holds
-/// the mutex until the loop has stopped, so a concurrent `stop` returns only then.
+/// `thread` holds the loop's running thread until a `stop` takes it; a later
+/// `stop` waits until `LoopInner::stopped` says that one finished.
 #[pin_data(PinnedDrop)]
 pub struct WorkLoop {
     inner: Arc<LoopInner>,
@@ -1045,6 +1119,7 @@ impl WorkLoop {
         this.inner.thread_id.store(thread.task.id(), Relaxed);
         this.inner.waker.set(&thread.task);
         thread.task.start();
+        this.inner.started.store(true, Release);
         *this.thread.lock() = Some(thread);
         Ok(this)
     }
@@ -1165,10 +1240,13 @@ impl WorkLoop {
         if self.on_thread() || self.in_gate() {
             return Err(sys::edeadlk());
         }
-        // Held until the loop has stopped: a second stopper waits here.
-        let mut thread = self.thread.lock();
-        if let Some(t) = thread.take() {
-            LoopInner::shut_down(self.inner(), t);
+        // Taken under the mutex, stopped without it (the stop takes the gate, and a
+        // dropper inside the gate takes this mutex). A second stopper finds `None`
+        // and waits until the first is done.
+        let thread = self.thread.lock().take();
+        match thread {
+            Some(t) => LoopInner::shut_down(self.inner(), t),
+            None => self.inner.wait_stopped(),
         }
         Ok(())
     }
@@ -1209,7 +1287,11 @@ impl LoopInner {
         // 5. Detach the sources. An entrant that got past the closed check may own
         //    the gate for a moment (it leaves at once): wait for it, never skip this.
         this.lockdep.acquire(false);
-        this.wait_as_gate_waiter(|_| this.try_acquire(me));
+        if !this.try_acquire(me) {
+            this.acquire_queued(me, false);
+            this.gate_depth.store(1, Relaxed);
+            this.scope.store(0, Relaxed);
+        }
         let gate = Gate::new(this);
         // SAFETY: Gate held (see `source_at`).
         let list = core::mem::take(unsafe { &mut *this.sources.get() });
@@ -1217,11 +1299,26 @@ impl LoopInner {
         for s in list.iter() {
             // Disabled in step 1: no source is added once `stopping` is set.
             s.base().detach();
+            s.detached();
         }
         this.drain_graveyard(&gate);
         drop(gate);
         // Dropped outside the gate: a source's drop may close a command gate.
         drop(list);
+        // Done: a concurrent `stop` waiting in `wait_stopped` may return.
+        let st = this.gate.lock();
+        this.stopped.store(true, Release);
+        drop(st);
+        this.gate_cv.notify_all();
+    }
+
+    /// Waits until a `stop` in progress has finished (at once if the loop's thread
+    /// never started or the loop is stopped).
+    fn wait_stopped(&self) {
+        if !self.started.load(Acquire) {
+            return;
+        }
+        self.wait_as_gate_waiter(|_| self.stopped.load(Acquire));
     }
 }
 

@@ -1408,6 +1408,91 @@ mod teardown {
         fn action(&self, _gate: &Gate<'_>) {}
     }
 
+    /// A work item that records that it ran and that it was freed.
+    #[pin_data(PinnedDrop)]
+    struct Item {
+        #[pin]
+        work: kernel::workqueue::Work<Item>,
+        ran: Arc<Atomic<u32>>,
+        freed: Arc<Atomic<u32>>,
+    }
+
+    kernel::impl_has_work! {
+        impl HasWork<Self> for Item { self.work }
+    }
+
+    impl kernel::workqueue::WorkItem for Item {
+        type Pointer = Arc<Item>;
+
+        fn run(this: Arc<Item>) {
+            this.ran.store(1, Release);
+        }
+    }
+
+    #[pinned_drop]
+    impl PinnedDrop for Item {
+        fn drop(self: Pin<&mut Self>) {
+            self.freed.store(1, Release);
+        }
+    }
+
+    #[test]
+    fn teardown_cancelled_work_item_is_freed() -> Result {
+        // Enqueue and cancel at once until the cancel wins (it nearly always does
+        // on the first try); the queue's reference must then be released.
+        for _ in 0..100 {
+            let (ran, freed) = (
+                Arc::new(Atomic::new(0u32), GFP_KERNEL)?,
+                Arc::new(Atomic::new(0u32), GFP_KERNEL)?,
+            );
+            let (r2, f2) = (ran.clone(), freed.clone());
+            let item = Arc::pin_init(
+                pin_init!(Item {
+                    work <- kernel::new_work!("teardown_cancel"),
+                    ran: r2,
+                    freed: f2,
+                }),
+                GFP_KERNEL,
+            )?;
+            let _ = kernel::workqueue::system().enqueue(item.clone());
+            if super::workloop::cancel_work_sync(&item) {
+                drop(item);
+                assert_eq!(freed.load(Acquire), 1);
+                assert_eq!(ran.load(Acquire), 0);
+                return Ok(());
+            }
+            drop(item);
+        }
+        Ok(())
+    }
+
+    /// Counts its runs.
+    struct CountsRuns(Atomic<u32>);
+
+    impl TimerAction for CountsRuns {
+        fn action(&self, _gate: &Gate<'_>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[test]
+    fn teardown_removed_timer_never_fires() -> Result {
+        let lp = WorkLoop::new(c"wl-td-timer", LoopOptions::default())?;
+        let timer = TimerEventSource::new(c"timer", CountsRuns(Atomic::new(0)))?;
+        lp.add_event_source(&timer)?;
+        timer.set_timeout(Delta::from_millis(20))?;
+        lp.remove_event_source(&timer)?;
+        assert!(!timer.is_armed());
+        fsleep(Delta::from_millis(60));
+        // The hrtimer was cancelled with the removal: it never fired.
+        assert_eq!(timer.stats().events.load(Relaxed), 0);
+        // Attached again, it runs only what is armed from now on.
+        lp.add_event_source(&timer)?;
+        fsleep(Delta::from_millis(10));
+        assert_eq!(timer.handler().0.load(Relaxed), 0);
+        Ok(())
+    }
+
     #[test]
     fn teardown_enotconn_before_attach() -> Result {
         let enotconn = -(kernel::bindings::ENOTCONN as i32);
@@ -1428,13 +1513,13 @@ mod gate {
     use super::workloop::{
         hooks::{self, Point},
         spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
-        SoftwareEventSource, SourceOptions, Thread, WorkLoop,
+        SoftwareEventSource, SoftwareSignal, SourceOptions, Thread, WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer, new_mutex, new_spinlock,
         prelude::*,
         sync::{
-            atomic::{Acquire, Atomic, Release},
+            atomic::{Acquire, Atomic, Relaxed, Release},
             Arc, ArcBorrow, Mutex,
         },
         time::{
@@ -1443,7 +1528,7 @@ mod gate {
                 HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer, HrTimerRestart,
                 RelativePinnedHardMode,
             },
-            Delta, Monotonic,
+            Delta, Instant, Monotonic,
         },
     };
 
@@ -1767,6 +1852,56 @@ mod gate {
         assert!(t.finished_within(2000));
         assert!(!stolen);
         assert_eq!(r.load(Acquire), WOKEN);
+        Ok(())
+    }
+
+    /// An action that always has more work: it signals its own source again
+    /// (for at most `for_ms`), after spinning a little.
+    #[pin_data]
+    struct Busy {
+        #[pin]
+        again: Mutex<Option<SoftwareSignal<Busy>>>,
+        start: Instant<Monotonic>,
+        for_ms: i64,
+    }
+
+    impl SoftwareAction for Busy {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            udelay(Delta::from_micros(20));
+            if self.start.elapsed() > Delta::from_millis(self.for_ms) {
+                return;
+            }
+            if let Some(s) = self.again.lock().as_ref() {
+                s.signal();
+            }
+        }
+    }
+
+    #[test]
+    fn gate_waiter_is_not_starved_by_a_busy_loop() -> Result {
+        let lp = shared_loop(c"wl-g-fair")?;
+        let src = SoftwareEventSource::new(
+            c"busy",
+            SourceOptions::default(),
+            pin_init!(Busy {
+                again <- new_mutex!(None),
+                start: Instant::<Monotonic>::now(),
+                for_ms: 3000,
+            }),
+        )?;
+        lp.add_event_source(&src)?;
+        *src.handler().again.lock() = Some(src.signaller());
+        src.signal();
+        let passes = || lp.stats().passes.load(Relaxed);
+        assert!(wait_until(5000, || passes() > 20));
+        // A caller that starts waiting for the gate gets it after at most the
+        // pass in progress and one more (hand-off), not when the loop goes idle.
+        let before = passes();
+        let inside = lp.run_action(|_| passes())?;
+        // Break the source's reference to itself.
+        drop(src.handler().again.lock().take());
+        pr_info!("gate fairness: {} passes before the waiter got the gate\n", inside - before);
+        assert!(inside - before <= 2);
         Ok(())
     }
 }

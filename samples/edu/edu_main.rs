@@ -551,6 +551,26 @@ fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
     r.0.raise(n)
 }
 
+/// The `test` knob (with `test_knobs=1`): `stop_loop` stops the device's work
+/// loop, as a suspend or shutdown path would, leaving the device bound.
+struct TestKnob(Arc<EduEngine>);
+
+fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    match core::str::from_utf8(&buf[..len])
+        .map_err(|_| EINVAL)?
+        .trim()
+    {
+        "stop_loop" => t.0.work_loop.stop(),
+        _ => Err(EINVAL),
+    }
+}
+
 /// Parses a decimal number with optional surrounding whitespace.
 fn parse_u32(bytes: &[u8]) -> Result<u32> {
     let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
@@ -587,6 +607,7 @@ fn irq_ctl_read(c: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// debugfs entries of a device; dropped first at unbind (waits for writers).
 struct EduDebugfs {
+    _test: Option<Pin<KBox<DebugfsFile<TestKnob>>>>,
     _irq_ctl: Option<Pin<KBox<DebugfsFile<IrqCtl>>>>,
     _raise: Pin<KBox<DebugfsFile<Raise>>>,
     _info: Pin<KBox<DebugfsFile<Info>>>,
@@ -820,6 +841,15 @@ impl<'a> EduDevice<'a> {
         });
         let debugfs = match debugfs {
             Some((dir, Ok(raise), Ok(info))) => Some(EduDebugfs {
+                _test: (*module_parameters::test_knobs.value() == 1)
+                    .then(|| {
+                        KBox::pin_init(
+                            dir.write_callback_file(c"test", TestKnob(engine.clone()), &test_write),
+                            GFP_KERNEL,
+                        )
+                        .ok()
+                    })
+                    .flatten(),
                 _irq_ctl: None,
                 _raise: raise,
                 _info: info,
@@ -1198,6 +1228,11 @@ impl InPlaceModule for EduModule {
                 );
                 return Err(EINVAL);
             }
+            let knobs = *module_parameters::test_knobs.value();
+            if knobs > 1 {
+                pr_err!("edu: test_knobs={} is invalid: use 0 or 1\n", knobs);
+                return Err(EINVAL);
+            }
             let timeout = *module_parameters::fact_timeout_ms.value();
             if timeout == 0 || timeout > 10_000 {
                 pr_err!(
@@ -1244,6 +1279,10 @@ module! {
         fact_timeout_ms: u32 {
             default: 50,
             description: "Lost factorial interrupt fallback, milliseconds (1..=10000)",
+        },
+        test_knobs: u32 {
+            default: 0,
+            description: "1: debugfs edu/<pci>/test for the guest tests (write stop_loop)",
         },
     },
 }

@@ -345,7 +345,7 @@ impl Drop for BenchDevice<'_> {
         match self.bottom.take() {
             Some(Bottom::Workqueue(reg, item)) => {
                 drop(reg);
-                workloop::cancel_work_sync(&item.work);
+                workloop::cancel_work_sync(&item);
             }
             other => drop(other),
         }

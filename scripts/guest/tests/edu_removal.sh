@@ -6,7 +6,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 5
+ktap_plan 6
 
 # Centiseconds since boot.
 now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
@@ -74,6 +74,23 @@ unbind_during_dma() {
 	[ $ok -eq 0 ]
 }
 ktap_result teardown_unbind_during_dma_leaves_no_transfer unbind_during_dma
+
+# Stopping a device's loop (a suspend or shutdown path) holds its source
+# without adding a driver disable: irq_ctl still reads 0, and the exclusive
+# MSI line is masked once, by the stop.
+stop_keeps_count() {
+	rmmod edu && edu_load irq_mode=2 test_knobs=1 || return 1
+	d=$(edu_devices | head -n 1)
+	irq=$(cat /sys/bus/pci/devices/"$d"/irq)
+	echo stop_loop >"$DBG/edu/$d/test" || return 1
+	count=$(cat "$DBG/edu/$d/irq_ctl")
+	depth=$(irq_depth "$irq")
+	ktap_diag "after stop: driver count $count, line $irq depth $depth"
+	echo "$d" >$UNBIND && echo "$d" >$BIND || return 1
+	rmmod edu && edu_load irq_mode=1 || return 1
+	[ "$count" = 0 ] && [ "$depth" = 1 ]
+}
+ktap_result teardown_stop_keeps_the_driver_disable_count stop_keeps_count
 
 # An idle bound device still answers after all of the above.
 ktap_result teardown_driver_works_after_removals test "$(ask /dev/edu0 10)" = 3628800

@@ -79,27 +79,34 @@ sibling_exact() {
 }
 ktap_result unplug_sibling_on_the_line_counts_exactly sibling_exact
 
+# The debug kernel runs ACPI's eject and hot-add methods slowly under TCG
+# (about 20 s each): longer waits, and fewer cycles there.
+LONG=90
+CYCLES=20
+[ -e /proc/lockdep ] && CYCLES=3
+
 replug() {
 	host_replug $VICTIM
-	wait_present "$v" 20 && wait_bound "$v" 20 || return 1
+	wait_present "$v" $LONG && wait_bound "$v" $LONG || return 1
 	echo 100 >"$DBG/edu/$v/raise" && test "$(ask $dev_v 8)" = 40320
 }
 ktap_result unplug_slot_works_after_replug replug
 
 cycles() {
 	n=0
-	while [ $n -lt 20 ]; do
+	while [ $n -lt $CYCLES ]; do
 		(echo 100000 >"$DBG/edu/$v/raise") 2>/dev/null &
 		sleep 0.05
 		host_unplug $VICTIM
-		wait_gone "$v" 20 || { ktap_diag "cycle $n: still present"; return 1; }
+		wait_gone "$v" $LONG || { ktap_diag "cycle $n: still present"; return 1; }
 		wait
 		host_replug $VICTIM
-		wait_present "$v" 20 && wait_bound "$v" 20 || { ktap_diag "cycle $n: not back"; return 1; }
+		wait_present "$v" $LONG && wait_bound "$v" $LONG || { ktap_diag "cycle $n: not back"; return 1; }
 		echo 10 >"$DBG/edu/$v/raise" || { ktap_diag "cycle $n: raise failed"; return 1; }
 		n=$((n + 1))
 	done
+	ktap_diag "$n unplug/replug cycles"
 }
-ktap_result unplug_replug_20_times_under_raise cycles
+ktap_result unplug_replug_cycles_under_raise cycles
 ktap_result unplug_module_unloads edu_unload
 ktap_finish
