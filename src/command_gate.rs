@@ -169,7 +169,9 @@ impl CommandGate {
         } else {
             // Called with a gate taken outside this command gate: count the sleep as
             // inside it, so that `close` fails it.
-            lp.in_scope(gate, core.tag(), &core.dead, || lp.sleep(event, timeout, None))
+            lp.in_scope(gate, core.tag(), &core.dead, || {
+                lp.sleep(event, timeout, None)
+            })
         }
     }
 

@@ -498,17 +498,18 @@ impl LoopInner {
         }
         let id = st.next_sleeper;
         st.next_sleeper += 1;
+        let tag = if scope == 0 {
+            0
+        } else {
+            // SAFETY: The chain is this task's own (it holds the gate).
+            unsafe { &*(scope as *const ScopeFrame) }.tag
+        };
         st.sleepers.push(
             Sleeper {
                 id,
                 event,
                 task: me,
-                // SAFETY: The chain is this task's own (it holds the gate).
-                tag: if scope == 0 {
-                    0
-                } else {
-                    unsafe { &*(scope as *const ScopeFrame) }.tag
-                },
+                tag,
                 scope,
                 state: SleeperState::Waiting,
             },

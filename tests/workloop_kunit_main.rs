@@ -907,8 +907,8 @@ mod tests {
 mod teardown {
     use super::workloop::{
         hooks::{self, Point},
-        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
-        SoftwareEventSource, SourceOptions, Thread, TimerAction, TimerEventSource, WorkLoop,
+        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction, SoftwareEventSource,
+        SourceOptions, Thread, TimerAction, TimerEventSource, WorkLoop,
     };
     use kernel::{
         new_mutex,
@@ -1109,7 +1109,9 @@ mod teardown {
         let r2 = r.clone();
         let sleeper = bg(c"wl-td-csleep", move || {
             hooks::arm_me(Point::SleepBeforeRegister);
-            let res = c2.run_action(|g| c2.command_sleep(g, 5, None)).and_then(|r| r);
+            let res = c2
+                .run_action(|g| c2.command_sleep(g, 5, None))
+                .and_then(|r| r);
             r2.store(sleep_code(res), Release);
         })?;
         assert!(hooks::wait_parked(Point::SleepBeforeRegister, 5000));
@@ -1512,8 +1514,8 @@ mod teardown {
 mod gate {
     use super::workloop::{
         hooks::{self, Point},
-        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
-        SoftwareEventSource, SoftwareSignal, SourceOptions, Thread, WorkLoop,
+        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction, SoftwareEventSource,
+        SoftwareSignal, SourceOptions, Thread, WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer, new_mutex, new_spinlock,
@@ -1778,7 +1780,10 @@ mod gate {
     impl HrTimerCallback for IrqEntrant {
         type Pointer<'a> = Arc<Self>;
 
-        fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        fn run(
+            this: ArcBorrow<'_, Self>,
+            _ctx: HrTimerCallbackContext<'_, Self>,
+        ) -> HrTimerRestart {
             let r = this.lp.attempt_action(|_| ());
             this.result
                 .store(r.map_or_else(|e| e.to_errno(), |()| 0), Release);
@@ -1900,7 +1905,10 @@ mod gate {
         let inside = lp.run_action(|_| passes())?;
         // Break the source's reference to itself.
         drop(src.handler().again.lock().take());
-        pr_info!("gate fairness: {} passes before the waiter got the gate\n", inside - before);
+        pr_info!(
+            "gate fairness: {} passes before the waiter got the gate\n",
+            inside - before
+        );
         assert!(inside - before <= 2);
         Ok(())
     }

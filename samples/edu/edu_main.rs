@@ -430,7 +430,8 @@ impl EduEngine {
             }
             fsleep(Delta::from_millis(1));
         }
-        self.bar.try_access_with(|bar| bar.write32(!0, regs::IRQ_ACK));
+        self.bar
+            .try_access_with(|bar| bar.write32(!0, regs::IRQ_ACK));
     }
 }
 

@@ -29,7 +29,10 @@ struct WorkloopLockdep;
 
 impl kernel::Module for WorkloopLockdep {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let lp = Arc::new(WorkLoop::new(c"wl-lockdep", LoopOptions::default())?, GFP_KERNEL)?;
+        let lp = Arc::new(
+            WorkLoop::new(c"wl-lockdep", LoopOptions::default())?,
+            GFP_KERNEL,
+        )?;
         let m: Arc<Mutex<u32>> = Arc::pin_init(new_mutex!(0), GFP_KERNEL)?;
         // Gate, then mutex: what an action that takes a driver lock does.
         lp.run_action(|_| *m.lock() += 1)?;
