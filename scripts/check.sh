@@ -53,7 +53,7 @@ done
 # fails on any report, hence the separate boot).
 if [[ " ${flavours[*]} " == *" debug "* ]]; then
 	log=$("$WL_ROOT/scripts/boot.sh" debug lockdep --cpus 2 --mem 1024 --timeout 600)
-	verdict=$(sed -n 's/^WL-LOCKDEP: //p' "$log" | head -n 1)
+	verdict=$(tr -d '\r' <"$log" | sed -n 's/^WL-LOCKDEP: //p' | head -n 1)
 	if [ "$verdict" = reported ]; then
 		echo "[debug] ok gate_lockdep_reports_an_inversion_through_the_gate"
 		total_pass=$((total_pass + 1))

@@ -92,17 +92,20 @@ pub trait AsEventSource {
 ///
 /// # Invariants
 ///
-/// Every non-null value ever stored in `loop_ptr` points to a [`LoopInner`] one of
-/// whose references is held in `loops` until `self` is dropped, so the pointer is
-/// valid whenever it is read through `self`.
+/// A non-null `loop_ptr` points to the [`LoopInner`] whose reference `current`
+/// holds. Readers dereference it only inside an RCU read-side section (hard IRQ
+/// is one), and a reference taken out of `current` at a detach is dropped only
+/// after a grace period if it is the last ([`RetiredLoop`]), so a signaller that
+/// loaded the pointer before the detach finds the loop alive.
 #[pin_data]
 pub struct SourceBase {
     name: CString,
     enabled: AtomicFlag,
     attached: AtomicFlag,
     loop_ptr: Atomic<*mut LoopInner>,
+    /// The loop the source is attached to.
     #[pin]
-    loops: Mutex<KVec<Arc<LoopInner>>>,
+    current: Mutex<Option<Arc<LoopInner>>>,
     pub(crate) stats: Arc<SourceStats>,
     /// `<loop>/<source>/{stats,histogram}` in debugfs while attached to a loop that
     /// has a debugfs directory.
@@ -146,7 +149,7 @@ impl SourceBase {
             enabled: AtomicFlag::new(enabled),
             attached: AtomicFlag::new(false),
             loop_ptr: Atomic::new(core::ptr::null_mut()),
-            loops <- new_mutex!(KVec::new()),
+            current <- new_mutex!(None),
             stats,
             files <- new_mutex!(None),
         }? Error))
@@ -181,39 +184,31 @@ impl SourceBase {
     /// detach may still give the old loop one spurious pass).
     #[inline]
     pub fn signal_work_available(&self) {
+        let _rcu = kernel::sync::rcu::read_lock();
         let lp = self.loop_ptr.load(Acquire);
         if !lp.is_null() {
-            // SAFETY: By the type invariant `lp` stays valid while `self` lives.
+            // SAFETY: By the type invariant `lp` stays valid inside this RCU
+            // read-side section.
             unsafe { (*lp).signal_work_available() };
         }
     }
 
     /// The loop this source is attached to, if any.
     pub(crate) fn work_loop(&self) -> Option<Arc<LoopInner>> {
-        if !self.is_attached() {
-            return None;
-        }
-        let lp = self.loop_ptr.load(Acquire);
-        let loops = self.loops.lock();
-        loops
-            .iter()
-            .find(|l| core::ptr::eq(Arc::as_ptr(l), lp))
-            .cloned()
+        self.current.lock().clone()
     }
 
     /// Records membership in `lp`. Called by the loop, holding its gate.
     pub(crate) fn attach(&self, lp: &Arc<LoopInner>) -> Result {
-        let mut loops = self.loops.lock();
-        if self.attached.load(Acquire) {
+        let mut current = self.current.lock();
+        if self.attached.load(Acquire) || current.is_some() {
             return Err(EBUSY);
         }
-        if !loops.iter().any(|l| Arc::ptr_eq(l, lp)) {
-            loops.push(lp.clone(), GFP_KERNEL)?;
-        }
-        // INVARIANT: `lp` is kept in `loops` until `self` is dropped.
+        // INVARIANT: `current` holds `lp` until the detach.
+        *current = Some(lp.clone());
         self.loop_ptr.store(Arc::as_ptr(lp).cast_mut(), Release);
         self.attached.store(true, Release);
-        drop(loops);
+        drop(current);
         if let Some(parent) = &lp.debugfs {
             // Statistics are best effort: a failure here does not fail the attach.
             let dir = parent.subdir(&self.name);
@@ -236,21 +231,42 @@ impl SourceBase {
         Ok(())
     }
 
-    /// Ends membership. Called by the loop, holding its gate.
-    pub(crate) fn detach(&self) {
-        {
-            let _loops = self.loops.lock();
+    /// Ends membership. Called by the loop, holding its gate. The loop's reference
+    /// is handed back to be dropped outside the gate.
+    pub(crate) fn detach(&self) -> RetiredLoop {
+        let old = {
+            let mut current = self.current.lock();
             self.attached.store(false, Release);
-            // A signal from now on wakes no loop. The old loop stays alive (in
-            // `loops`) for a signaller that loaded the pointer before this store.
+            // A signal from now on wakes no loop; one that loaded the pointer before
+            // this store is inside an RCU read-side section (see `RetiredLoop`).
             self.loop_ptr.store(core::ptr::null_mut(), Release);
-        }
+            current.take()
+        };
         drop(self.files.lock().take());
+        RetiredLoop(old)
     }
 
     /// Statistics of this source.
     pub fn stats(&self) -> &SourceStats {
         &self.stats
+    }
+}
+
+/// A source's reference to the loop it was detached from. Dropping it releases the
+/// reference; if it is the last one, only after an RCU grace period, so that a
+/// signaller that loaded the loop pointer before the detach is done with it.
+/// Process context.
+#[must_use]
+pub(crate) struct RetiredLoop(Option<Arc<LoopInner>>);
+
+impl Drop for RetiredLoop {
+    fn drop(&mut self) {
+        if let Some(lp) = self.0.take() {
+            if let Some(last) = Arc::into_unique_or_drop(lp) {
+                super::sys::synchronize_rcu();
+                drop(last);
+            }
+        }
     }
 }
 

@@ -105,8 +105,11 @@ impl KThread {
         cpu: Option<u32>,
         prio: Priority,
     ) -> Result<Self> {
+        // A possible but offline CPU is refused too: `kthread_bind` to it would be
+        // silently undone by the scheduler (`select_fallback_rq`). The binding is
+        // lost if the CPU goes offline later.
         if let Some(cpu) = cpu {
-            if cpu >= kernel::cpu::nr_cpu_ids() {
+            if cpu >= kernel::cpu::nr_cpu_ids() || !cpu_online(cpu) {
                 return Err(EINVAL);
             }
         }
@@ -271,6 +274,22 @@ pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
     // SAFETY: Process context, no locks held; the waker sets the state back to
     // running.
     unsafe { bindings::schedule() };
+}
+
+/// Waits for an RCU grace period. Process context; sleeps.
+pub(crate) fn synchronize_rcu() {
+    // SAFETY: Called from process context, holding no spinlock.
+    unsafe { bindings::synchronize_rcu() };
+}
+
+/// Whether `cpu` (below `nr_cpu_ids`) is online now.
+fn cpu_online(cpu: u32) -> bool {
+    // SAFETY: `__cpu_online_mask` is the kernel's online mask, valid for its
+    // lifetime; reading a bit of it needs no lock.
+    let online = unsafe {
+        kernel::cpumask::Cpumask::from_raw(core::ptr::addr_of!(bindings::__cpu_online_mask))
+    };
+    kernel::cpu::CpuId::from_u32(cpu).is_some_and(|id| online.test(id))
 }
 
 /// Whether the caller runs in process context (not hard IRQ, softirq or NMI).

@@ -737,7 +737,9 @@ impl LoopInner {
         // SAFETY: Gate held (see `source_at`).
         let pushed = unsafe { &mut *this.sources.get() }.push(src.clone(), GFP_KERNEL);
         if let Err(e) = pushed {
-            src.base().detach();
+            let retired = src.base().detach();
+            drop(gate);
+            drop(retired);
             return Err(e.into());
         }
         this.source_count.fetch_add(1, Relaxed);
@@ -763,7 +765,7 @@ impl LoopInner {
         let Some(removed) = removed else {
             return Err(ENOENT);
         };
-        src.base().detach();
+        let retired = src.base().detach();
         src.detached();
         this.source_count.fetch_sub(1, Relaxed);
         this.restart.store(true, Release);
@@ -788,6 +790,7 @@ impl LoopInner {
                 core::mem::forget(e);
             }
             drop(gate);
+            drop(retired);
             return Ok(());
         }
         if asleep {
@@ -801,6 +804,7 @@ impl LoopInner {
         }
         // No walk holds this source: drop it now, outside the gate (its drop may
         // close a command gate or stop a loop).
+        drop(retired);
         drop(removed);
         Ok(())
     }
@@ -1298,12 +1302,17 @@ impl LoopInner {
         let list = core::mem::take(unsafe { &mut *this.sources.get() });
         this.source_count.store(0, Relaxed);
         for s in list.iter() {
-            // Disabled in step 1: no source is added once `stopping` is set.
-            s.base().detach();
+            // Disabled in step 1: no source is added once `stopping` is set. The
+            // caller holds a reference to this loop, so the sources' references are
+            // never the last: dropping them here frees nothing.
+            drop(s.base().detach());
             s.detached();
         }
         this.drain_graveyard(&gate);
         drop(gate);
+        // A signaller that loaded a source's loop pointer before its detach is done
+        // with it after this, before the caller's reference (the last) can go.
+        sys::synchronize_rcu();
         // Dropped outside the gate: a source's drop may close a command gate.
         drop(list);
         // Done: a concurrent `stop` waiting in `wait_stopped` may return.

@@ -49,7 +49,7 @@ for placement in same cross; do
 		awk '{print $2}' /tmp/lat.$mode.$placement | sort -n >/tmp/sorted
 		wake50=$(sed -n "$(((n + 1) / 2))p" /tmp/sorted)
 		# throughput lines: N elapsed_ns lost
-		tp=$(awk 'NF==3 {n+=$1; ns+=$2; lost+=$3} END {printf "%d %d %d", n, ns, lost}' /tmp/tp.$mode.$placement)
+		tp=$(awk 'NF==3 {n+=$1; ns+=$2; lost+=$3} END {printf "%.0f %.0f %.0f", n, ns, lost}' /tmp/tp.$mode.$placement)
 		echo "BENCH mode=$mode placement=$placement samples=$n p50=$p50 p99=$p99 max=$max wake50=$wake50 tp=$tp"
 	done
 done
