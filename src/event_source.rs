@@ -198,6 +198,20 @@ impl SourceBase {
         self.current.lock().clone()
     }
 
+    /// [`SourceBase::signal_work_available`] for a caller that is an RCU read-side
+    /// section already: hard IRQ (a top half, an hrtimer callback), or a handler
+    /// forced into a thread (`threadirqs`, PREEMPT_RT), which runs with bottom
+    /// halves disabled.
+    #[inline]
+    pub(crate) fn signal_work_available_in_irq(&self) {
+        let lp = self.loop_ptr.load(Acquire);
+        if !lp.is_null() {
+            // SAFETY: By the type invariant `lp` stays valid inside an RCU read-side
+            // section; hard IRQ is one (the caller's promise).
+            unsafe { (*lp).signal_work_available() };
+        }
+    }
+
     /// Records membership in `lp`. Called by the loop, holding its gate.
     pub(crate) fn attach(&self, lp: &Arc<LoopInner>) -> Result {
         let mut current = self.current.lock();

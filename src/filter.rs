@@ -43,7 +43,10 @@ impl<'a> FilterContext<'a> {
         self.device
     }
 
-    /// Counts an interrupt and schedules the action *without* masking the line.
+    /// Counts this interrupt and schedules the action *without* masking the line.
+    /// One interrupt counts once: calling it again in the same top half, or
+    /// answering [`FilterResult::Schedule`] after it (which then only adds the
+    /// auto-disable), does not count it again.
     ///
     /// The filter must have quieted the device (acknowledged its interrupt status),
     /// or a level-triggered line fires again at once.

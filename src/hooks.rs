@@ -37,6 +37,12 @@ pub(crate) enum Point {
     CloseAfterAbort,
     /// `InterruptControl::disable`: the count is raised, the top half not synced.
     DisableBeforeSync,
+    /// The loop thread finished a pass with no more work and is about to sleep
+    /// (spin-parked: its task state is kept).
+    LoopBeforeSleep,
+    /// The loop thread set its task state to sleeping and found no work, and has
+    /// not called `schedule()` yet (spin-parked: its task state is kept).
+    LoopSleepChecked,
     /// Fail point: `WorkLoop::new` after its thread exists.
     FailLoopNewAfterThread,
 }
@@ -106,6 +112,23 @@ mod imp {
         s.parked.store(2, Release);
     }
 
+    /// Like [`point`], but waits by spinning, so that the caller's task state (a
+    /// thread about to sleep) is kept. Any context that may spin for a second.
+    pub(crate) fn point_spin(p: Point) {
+        let s = slot(p);
+        if !claim(s) {
+            return;
+        }
+        s.parked.store(1, Release);
+        for _ in 0..1_000_000 {
+            if s.released.load(Acquire) != 0 {
+                break;
+            }
+            kernel::time::delay::udelay(Delta::from_micros(1));
+        }
+        s.parked.store(2, Release);
+    }
+
     /// Whether the step should fail (the point was armed: fails once).
     pub(crate) fn fail(p: Point) -> bool {
         claim(slot(p))
@@ -161,6 +184,11 @@ pub(crate) use imp::*;
 #[cfg(not(workloop_hooks))]
 #[inline(always)]
 pub(crate) fn point(_p: Point) {}
+
+/// Spinning form of [`point`] (no-op in normal builds).
+#[cfg(not(workloop_hooks))]
+#[inline(always)]
+pub(crate) fn point_spin(_p: Point) {}
 
 /// Whether a test wants this step to fail (never in normal builds).
 #[cfg(not(workloop_hooks))]

@@ -162,24 +162,39 @@ impl<T: InterruptHandler> IntCore<T> {
     /// Counts an interrupt and wakes the loop; masks a level line if `mask`.
     /// Top half only (calls on one line are serialized by the IRQ core).
     fn produce(&self, mask: bool) {
-        if mask && self.is_level() && self.auto_masked.load(Relaxed) == 0 {
+        if mask {
+            self.mask_auto();
+        }
+        self.ts.record();
+        self.counter.produce();
+        self.base.stats.events.add(1, Relaxed);
+        self.base.signal_work_available_in_irq();
+    }
+
+    /// Auto-disable: masks a level line once until the bottom half unmasks it.
+    /// Top half only.
+    fn mask_auto(&self) {
+        if self.is_level() && self.auto_masked.load(Relaxed) == 0 {
             // Mask first, then publish: the bottom half unmasks only after it saw the
             // flag, so its `enable_irq` always follows this `disable_irq_nosync`.
             self.line.disable_nosync();
             self.auto_masked.store(1, Release);
             bump(&self.base.stats.auto_disable_cycles, 1);
         }
-        self.ts.record();
-        self.counter.produce();
-        self.base.stats.events.add(1, Relaxed);
-        self.base.signal_work_available();
     }
 
     fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
         if self.dead.load(Acquire) {
             return self.dying_top_half(dev);
         }
-        let signal = || self.produce(false);
+        // One interrupt counts once: a filter that signalled and then answers
+        // "schedule" gets the auto-disable, not a second count.
+        let signalled = core::cell::Cell::new(false);
+        let signal = || {
+            if !signalled.replace(true) {
+                self.produce(false);
+            }
+        };
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
@@ -194,7 +209,11 @@ impl<T: InterruptHandler> IntCore<T> {
                 IrqReturn::Handled
             }
             FilterResult::Schedule => {
-                self.produce(true);
+                if signalled.get() {
+                    self.mask_auto();
+                } else {
+                    self.produce(true);
+                }
                 IrqReturn::Handled
             }
         }

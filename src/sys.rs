@@ -253,7 +253,9 @@ extern "C" {
     // `struct lockdep_map *`, passed as `void *`: the struct is empty without
     // `CONFIG_LOCKDEP`.
     fn wl_gate_lockdep_init(map: *mut c_void, key: *mut c_void, name: *const kernel::ffi::c_char);
+    #[cfg(CONFIG_LOCKDEP)]
     fn wl_gate_lockdep_acquire(map: *mut c_void, trylock: c_int, ip: usize);
+    #[cfg(CONFIG_LOCKDEP)]
     fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
 }
 
@@ -271,6 +273,7 @@ pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
         unsafe { wl_set_current_state_running() };
         return;
     }
+    super::hooks::point_spin(super::hooks::Point::LoopSleepChecked);
     // SAFETY: Process context, no locks held; the waker sets the state back to
     // running.
     unsafe { bindings::schedule() };
@@ -338,19 +341,29 @@ impl GateLockdep {
     /// Records that the calling task took the gate (`trylock`: without waiting).
     #[inline]
     pub(crate) fn acquire(&self, trylock: bool) {
+        // Without lockdep the C wrapper is empty: not even the call is made.
+        #[cfg(CONFIG_LOCKDEP)]
         // SAFETY: The map is initialized (type invariant).
-        unsafe { wl_gate_lockdep_acquire(self.map.get().cast(), trylock.into(), caller_ip()) };
+        unsafe {
+            wl_gate_lockdep_acquire(self.map.get().cast(), trylock.into(), caller_ip())
+        };
+        #[cfg(not(CONFIG_LOCKDEP))]
+        let _ = trylock;
     }
 
     /// Records that the calling task released the gate.
     #[inline]
     pub(crate) fn release(&self) {
+        #[cfg(CONFIG_LOCKDEP)]
         // SAFETY: The map is initialized (type invariant).
-        unsafe { wl_gate_lockdep_release(self.map.get().cast(), caller_ip()) };
+        unsafe {
+            wl_gate_lockdep_release(self.map.get().cast(), caller_ip())
+        };
     }
 }
 
 /// An instruction address for lockdep reports (`_THIS_IP_` has no Rust form).
+#[cfg(CONFIG_LOCKDEP)]
 #[inline(always)]
 fn caller_ip() -> usize {
     caller_ip as *const () as usize

@@ -69,7 +69,8 @@ impl<T: TimerAction> HrTimerCallback for TimerCore<T> {
         // it changes `armed`, so the value read here is the arming that fired.
         this.fired.store(this.armed.load(Relaxed), Relaxed);
         this.base.stats.events.add(1, Relaxed);
-        this.base.signal_work_available();
+        // Hard IRQ (an RCU read-side section already).
+        this.base.signal_work_available_in_irq();
         HrTimerRestart::NoRestart
     }
 }

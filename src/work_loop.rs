@@ -315,6 +315,19 @@ impl LoopInner {
         self.thread_id.load(Relaxed) == sys::current_task_id()
     }
 
+    /// The loop thread's task id (0 once stopped), for tests that park it.
+    #[allow(dead_code)]
+    pub(crate) fn thread_task_id(&self) -> usize {
+        self.thread_id.load(Relaxed)
+    }
+
+    /// Number of gate sleepers listed now, for tests that wait for a sleeper to
+    /// have registered.
+    #[allow(dead_code)]
+    pub(crate) fn sleeper_count(&self) -> usize {
+        self.gate.lock().sleepers.len()
+    }
+
     fn is_stopping(&self) -> bool {
         self.stopping.load(Acquire)
     }
@@ -402,29 +415,39 @@ impl LoopInner {
     /// Fails with `ENODEV` once the loop is stopped, unless the caller already holds
     /// the gate.
     pub(crate) fn close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        Self::enter_gate(this, sys::current_task_id(), true)
+        Self::enter_gate_checked(this, true)
     }
 
     /// Takes the gate only if that needs no waiting (`EBUSY` otherwise).
     pub(crate) fn try_close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        Self::enter_gate(this, sys::current_task_id(), false)
+        Self::enter_gate_checked(this, false)
+    }
+
+    /// Entry from anywhere but the loop thread's own passes: checks the context
+    /// first. Not from hard IRQ, softirq or NMI: `current` there is whatever task
+    /// was interrupted, which may be the holder (a silent recursion into its
+    /// critical section), and leaving the gate may take a mutex.
+    fn enter_gate_checked(this: ArcBorrow<'_, Self>, wait: bool) -> Result<Gate<'_>> {
+        if !sys::in_task() {
+            return Err(EPERM);
+        }
+        let me = sys::current_task_id();
+        if this.gate_owner.load(Relaxed) != me {
+            // Entering may wait, and leaving may take a mutex: never atomic.
+            kernel::task::might_sleep();
+        }
+        Self::enter_gate(this, me, wait)
     }
 
     /// Takes the gate as task `me` (`sys::current_task_id()`, which the loop thread
     /// caches), waiting for it if `wait`.
+    /// Takes the gate as task `me`: the caller's own id, in process context (the
+    /// loop thread for its passes, or `enter_gate_checked`).
     fn enter_gate(this: ArcBorrow<'_, Self>, me: usize, wait: bool) -> Result<Gate<'_>> {
-        // Not from hard IRQ, softirq or NMI: `current` there is whatever task was
-        // interrupted, which may be the holder (a silent recursion into its
-        // critical section), and leaving the gate may take a mutex.
-        if !sys::in_task() {
-            return Err(EPERM);
-        }
         if this.gate_owner.load(Relaxed) == me {
             this.gate_depth.fetch_add(1, Relaxed);
             return Ok(Gate::new(this));
         }
-        // Entering may wait, and leaving may take a mutex: never atomic.
-        kernel::task::might_sleep();
         if this.gate_closed.load(Acquire) {
             return Err(ENODEV);
         }
@@ -895,19 +918,21 @@ impl LoopInner {
 
     fn thread_main(this: ArcBorrow<'_, Self>) {
         let me = sys::current_task_id();
-        // `kthread_should_stop` too: a loop whose creation failed is stopped without
-        // `stopping` (as genirq's `irq_wait_for_interrupt` checks it).
-        let done = || this.is_stopping() || sys::kthread_should_stop();
-        while !done() {
+        while !this.is_stopping() {
             // Clear before the pass: a signal from here on forces another pass.
             this.work.xchg(0, Full);
             if Self::run_pass(this, me) {
                 continue;
             }
-            if done() {
+            // `kthread_should_stop` too, once per sleep (a C call, kept off the
+            // pass path), as genirq's `irq_wait_for_interrupt` checks it: a stop
+            // without `stopping` must end the loop. `kthread_stop` also sends a
+            // signal, so a sleep that began just before it returns at once.
+            if this.is_stopping() || sys::kthread_should_stop() {
                 break;
             }
-            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || done());
+            hooks::point_spin(Point::LoopBeforeSleep);
+            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || this.is_stopping());
             bump(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.

@@ -237,6 +237,31 @@ mod tests {
         Ok(())
     }
 
+    /// A signal in either window of the loop's way to sleep (after its last pass;
+    /// after it marked itself sleeping and found no work) is delivered: the thread
+    /// is parked at each step, signalled, and let go.
+    #[test]
+    fn no_wakeup_is_lost_in_the_sleep_windows() -> Result {
+        use super::workloop::hooks::{self, Point};
+        hooks::reset();
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-windows")?;
+        let src = counting(c"windows", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        let thread = lp.inner().thread_task_id();
+        for point in [Point::LoopBeforeSleep, Point::LoopSleepChecked] {
+            hooks::arm(point, Some(thread));
+            src.signal();
+            assert!(hooks::wait_parked(point, 5000));
+            let before = src.handler().total();
+            // The loop is on its way to sleep: this signal lands in the window.
+            src.signal();
+            hooks::release(point);
+            assert!(wait_until(1000, || src.handler().total() > before));
+        }
+        Ok(())
+    }
+
     #[test]
     fn no_wakeup_is_lost_in_ping_pong() -> Result {
         let probe = Probe::new()?;
@@ -316,16 +341,64 @@ mod tests {
         Ok(())
     }
 
+    /// An action that re-signals its own source (up to `left` times) and sleeps in
+    /// the gate in the middle, so that it leaves and takes back the gate.
+    #[pin_data]
+    struct SleepyResignal {
+        probe: Arc<Probe>,
+        #[pin]
+        again: kernel::sync::Mutex<Option<super::workloop::SoftwareSignal<SleepyResignal>>>,
+        left: Atomic<u32>,
+    }
+
+    impl SoftwareAction for SleepyResignal {
+        fn action(&self, gate: &Gate<'_>, _count: u32) {
+            self.probe.enter();
+            udelay(Delta::from_micros(2));
+            self.probe.exit();
+            let _ = gate.sleep(event_of(self), Some(Delta::from_millis(1)));
+            self.probe.enter();
+            udelay(Delta::from_micros(2));
+            self.probe.exit();
+            if self.left.load(Relaxed) > 0 {
+                self.left.fetch_sub(1, Relaxed);
+                if let Some(s) = self.again.lock().as_ref() {
+                    s.signal();
+                }
+            }
+        }
+    }
+
+    /// Every holder of the gate excludes every other: actions of three sources
+    /// signalled from every CPU, an action that sleeps in the gate and takes it
+    /// back, `run_action` callers on every CPU (some of them sleeping in the gate
+    /// too) and command-gate closures all run inside one probe that counts
+    /// overlaps.
     #[test]
     fn actions_never_overlap() -> Result {
         let probe = Probe::new()?;
-        let lp = new_loop(c"wl-overlap")?;
+        let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-overlap")?, GFP_KERNEL)?;
         let a = counting(c"a", &probe, 3)?;
         let b = counting(c"b", &probe, 1)?;
         let c = counting(c"c", &probe, 0)?;
         lp.add_event_source(&a)?;
         lp.add_event_source(&b)?;
         lp.add_event_source(&c)?;
+        let probe2 = probe.clone();
+        let sleepy = SoftwareEventSource::new(
+            c"sleepy",
+            SourceOptions::default(),
+            pin_init!(SleepyResignal {
+                probe: probe2,
+                again <- kernel::new_mutex!(None),
+                left: Atomic::new(300),
+            }),
+        )?;
+        lp.add_event_source(&sleepy)?;
+        *sleepy.handler().again.lock() = Some(sleepy.signaller());
+        let cg = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*cg)?;
+        sleepy.signal();
         let cpus = kernel::cpu::nr_cpu_ids();
         let mut threads = KVec::new();
         for cpu in 0..cpus {
@@ -342,26 +415,64 @@ mod tests {
                 })?,
                 GFP_KERNEL,
             )?;
+            let (l2, p2, c2) = (lp.clone(), probe.clone(), cg.clone());
+            threads.push(
+                spawn(c"wl-overlap-run", Some(cpu), move || {
+                    for i in 0..300u32 {
+                        let inside = |g: &Gate<'_>| {
+                            p2.enter();
+                            udelay(Delta::from_micros(3));
+                            p2.exit();
+                            if i % 4 == 0 {
+                                // Leave the gate and take it back.
+                                let _ = g.sleep(i as usize, Some(Delta::from_millis(1)));
+                                p2.enter();
+                                udelay(Delta::from_micros(1));
+                                p2.exit();
+                            }
+                        };
+                        if i % 2 == 0 {
+                            let _ = l2.run_action(inside);
+                        } else {
+                            let _ = c2.run_action(inside);
+                        }
+                    }
+                })?,
+                GFP_KERNEL,
+            )?;
         }
         let expected = 20_000u64 * u64::from(cpus);
-        assert!(wait_until(10_000, || {
+        assert!(wait_until(20_000, || {
             a.handler().total() + b.handler().total() + c.handler().total() == expected
         }));
         for t in threads {
             t.join();
         }
+        assert!(wait_until(20_000, || sleepy.handler().left.load(Relaxed) == 0));
+        drop(sleepy.handler().again.lock().take());
         assert_eq!(probe.overlaps.load(Relaxed), 0);
         Ok(())
     }
 
-    /// A software source plus a thread pool doing `run_action`: the gate serializes
-    /// both.
+    /// `run_action` callers (some sleeping in the gate and taking it back) are
+    /// serialized with a source whose action keeps re-signalling itself.
     #[test]
     fn run_action_is_serialized_with_actions() -> Result {
         let probe = Probe::new()?;
         let lp: Arc<Pin<KBox<WorkLoop>>> = Arc::new(new_loop(c"wl-gate")?, GFP_KERNEL)?;
-        let src = counting(c"gate-src", &probe, 2)?;
+        let probe2 = probe.clone();
+        let src = SoftwareEventSource::new(
+            c"resignal",
+            SourceOptions::default(),
+            pin_init!(SleepyResignal {
+                probe: probe2,
+                again <- kernel::new_mutex!(None),
+                left: Atomic::new(2000),
+            }),
+        )?;
         lp.add_event_source(&src)?;
+        *src.handler().again.lock() = Some(src.signaller());
+        src.signal();
         let errors = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let mut threads = KVec::new();
         for cpu in 0..kernel::cpu::nr_cpu_ids() {
@@ -370,11 +481,17 @@ mod tests {
             let errors = errors.clone();
             threads.push(
                 spawn(c"wl-runaction", Some(cpu), move || {
-                    for _ in 0..500 {
-                        let r = lp.run_action(|_g| {
+                    for i in 0..500usize {
+                        let r = lp.run_action(|g| {
                             probe.enter();
                             udelay(Delta::from_micros(5));
                             probe.exit();
+                            if i % 8 == 0 {
+                                let _ = g.sleep(i, Some(Delta::from_millis(1)));
+                                probe.enter();
+                                udelay(Delta::from_micros(2));
+                                probe.exit();
+                            }
                         });
                         if r.is_err() {
                             errors.fetch_add(1, Relaxed);
@@ -384,13 +501,11 @@ mod tests {
                 GFP_KERNEL,
             )?;
         }
-        for _ in 0..5000 {
-            src.signal();
-        }
         for t in threads {
             t.join();
         }
-        assert!(wait_until(5000, || src.handler().total() == 5000));
+        assert!(wait_until(20_000, || src.handler().left.load(Relaxed) == 0));
+        drop(src.handler().again.lock().take());
         assert_eq!(probe.overlaps.load(Relaxed), 0);
         assert_eq!(errors.load(Relaxed), 0);
         Ok(())
@@ -737,37 +852,42 @@ mod tests {
         let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
         lp.add_event_source(&*gate)?;
         let holding = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let (g2, h2) = (gate.clone(), holding.clone());
+        let release = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (g2, h2, r2) = (gate.clone(), holding.clone(), release.clone());
+        // The holder stays inside until the test lets it go, whatever the timing.
         let t = spawn(c"wl-holder", None, move || {
             let _ = g2.run_action(|_g| {
                 h2.store(1, Relaxed);
-                fsleep(Delta::from_millis(300));
-                h2.store(2, Relaxed);
+                while r2.load(Relaxed) == 0 {
+                    fsleep(Delta::from_millis(1));
+                }
             });
         })?;
         assert!(wait_until(5000, || holding.load(Relaxed) == 1));
         assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
-        // It returned while the holder was still inside: it did not wait.
-        assert_eq!(holding.load(Relaxed), 1);
+        assert_eq!(lp.attempt_action(|_g| ()), Err(EBUSY));
+        release.store(1, Relaxed);
         t.join();
         assert_eq!(gate.attempt_action(|_g| 7), Ok(7));
         Ok(())
     }
 
-    /// Starts a thread that calls `run_action` on a disabled `gate`, and checks it
-    /// is still waiting 30 ms later. The returned flag turns 1 once it ran.
+    /// Starts a thread that calls `run_action` on a disabled `gate` of `lp`, and
+    /// returns once it is registered as a sleeper waiting for the enable (it has
+    /// not run). The returned flag turns 1 once it ran.
     fn blocked_caller(
+        lp: &WorkLoop,
         gate: &Arc<CommandGate>,
     ) -> Result<(super::workloop::Thread, Arc<Atomic<u32>>)> {
         let ran = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let sleepers = lp.inner().sleeper_count();
         let (g2, r2) = (gate.clone(), ran.clone());
         let t = spawn(c"wl-waiter", None, move || {
             if g2.run_action(|_g| ()).is_ok() {
                 r2.store(1, Relaxed);
             }
         })?;
-        fsleep(Delta::from_millis(30));
-        if ran.load(Relaxed) != 0 {
+        if !wait_until(5000, || lp.inner().sleeper_count() > sleepers) || ran.load(Relaxed) != 0 {
             return Err(EINVAL);
         }
         Ok((t, ran))
@@ -779,7 +899,7 @@ mod tests {
         let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
         lp.add_event_source(&*gate)?;
         gate.disable();
-        let (t, ran) = blocked_caller(&gate)?;
+        let (t, ran) = blocked_caller(&lp, &gate)?;
         assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
         gate.enable();
         t.join();
@@ -795,7 +915,7 @@ mod tests {
         let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
         lp.add_event_source(&*gate)?;
         lp.disable_all_event_sources()?;
-        let (t, ran) = blocked_caller(&gate)?;
+        let (t, ran) = blocked_caller(&lp, &gate)?;
         lp.enable_all_event_sources()?;
         assert!(wait_until(5000, || ran.load(Relaxed) == 1));
         t.join();
@@ -819,7 +939,8 @@ mod tests {
                 w2.store(1, Relaxed);
             }
         })?;
-        fsleep(Delta::from_millis(20));
+        // Woken once it is registered, not after a guess of how long that takes.
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
         gate.command_wakeup(2, true);
         t.join();
         assert_eq!(woke.load(Relaxed), 1);
@@ -987,10 +1108,7 @@ mod tests {
         // pc machine advertises none: its hot-pluggable CPUs are not "online
         // capable" in the MADT).
         match (0..ids).find(|&c| !cpu_online(c)) {
-            Some(c) => assert_eq!(
-                WorkLoop::new(c"wl-offcpu", bad(c)).map(|_| ()),
-                Err(EINVAL)
-            ),
+            Some(c) => assert_eq!(WorkLoop::new(c"wl-offcpu", bad(c)).map(|_| ()), Err(EINVAL)),
             None => pr_info!("no possible-but-offline CPU here: offline refusal not exercised\n"),
         }
         Ok(())

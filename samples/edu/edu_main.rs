@@ -114,6 +114,9 @@ const MAX_WRITE: usize = 32;
 const RAISE_ACK_TIMEOUT_MS: i64 = 1000;
 /// Largest burst the `raise` knob accepts.
 const MAX_RAISE: u32 = 10_000_000;
+/// Fewest DMA address bits a mask may have: the 16 MiB `ZONE_DMA` of x86 is the
+/// lowest memory the kernel can hand out for DMA.
+const DMA_BITS_MIN: u32 = 24;
 /// How long teardown waits for a DMA transfer in flight to finish.
 const DMA_DRAIN_TIMEOUT_MS: i64 = 500;
 
@@ -223,6 +226,8 @@ struct EduEngine {
     counters: Counters,
     /// Set when the device goes away: new requests fail with `ENODEV`.
     gone: AtomicFlag,
+    /// Test knob: the filter also answers "schedule" after signalling.
+    signal_and_schedule: AtomicFlag,
 }
 
 impl EduEngine {
@@ -466,6 +471,9 @@ impl InterruptHandler for EduIrq {
         // The device is quiet again: schedule without masking, so devices sharing
         // the line are never starved.
         ctx.signal_interrupt();
+        if e.signal_and_schedule.load(Relaxed) {
+            return FilterResult::Schedule;
+        }
         FilterResult::Handled
     }
 
@@ -553,11 +561,13 @@ fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
 }
 
 /// The `test` knob (with `test_knobs=1`): `stop_loop` stops the device's work
-/// loop, as a suspend or shutdown path would, leaving the device bound.
+/// loop, as a suspend or shutdown path would, leaving the device bound;
+/// `signal_and_schedule` makes the filter answer "schedule" after it signalled
+/// (one interrupt, which the library must count once).
 struct TestKnob(Arc<EduEngine>);
 
 fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 16];
+    let mut buf = [0u8; 32];
     let len = reader.len();
     if len == 0 || len > buf.len() {
         return Err(EINVAL);
@@ -568,6 +578,10 @@ fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
         .trim()
     {
         "stop_loop" => t.0.work_loop.stop(),
+        "signal_and_schedule" => {
+            t.0.signal_and_schedule.store(true, Release);
+            Ok(())
+        }
         _ => Err(EINVAL),
     }
 }
@@ -813,6 +827,7 @@ impl<'a> EduDevice<'a> {
                     raise_timeouts: Atomic::new(0),
                 },
                 gone: AtomicFlag::new(false),
+                signal_and_schedule: AtomicFlag::new(false),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -1226,6 +1241,17 @@ impl InPlaceModule for EduModule {
                 pr_err!(
                     "edu: filter={} is invalid: use 1 (filter) or 0 (plain)\n",
                     filter
+                );
+                return Err(EINVAL);
+            }
+            let dma_bits = *module_parameters::dma_bits.value();
+            if !(DMA_BITS_MIN..=64).contains(&dma_bits) {
+                pr_err!(
+                    "edu: dma_bits={} is invalid: use the number of address bits the \
+                     device's DMA engine decodes, {}..=64 (QEMU's edu: 28, or its \
+                     dma_mask property)\n",
+                    dma_bits,
+                    DMA_BITS_MIN
                 );
                 return Err(EINVAL);
             }

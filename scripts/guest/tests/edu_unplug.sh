@@ -17,10 +17,11 @@ v=$(edu_slot_addr $VICTIM)
 s=$(edu_slot_addr $SIBLING)
 now_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
 
-# wait_bound PCI SECONDS: the driver has bound PCI and created its files.
+# wait_bound PCI SECONDS: the driver's probe of PCI returned (the driver's
+# link exists only then) and created its files.
 wait_bound() {
 	i=0
-	while [ ! -e "$DBG/edu/$1/info" ]; do
+	while [ ! -e "/sys/bus/pci/drivers/edu/$1" ] || [ ! -e "$DBG/edu/$1/info" ]; do
 		i=$((i + 1))
 		[ $i -lt $(($2 * 10)) ] || return 1
 		sleep 0.1
@@ -87,8 +88,17 @@ CYCLES=20
 
 replug() {
 	host_replug $VICTIM
-	wait_present "$v" $LONG && wait_bound "$v" $LONG || return 1
-	echo 100 >"$DBG/edu/$v/raise" && test "$(ask $dev_v 8)" = 40320
+	wait_present "$v" $LONG && wait_bound "$v" $LONG || {
+		ktap_diag "$v not back and bound"
+		return 1
+	}
+	echo 100 >"$DBG/edu/$v/raise" || {
+		ktap_diag "raise on $v failed"
+		return 1
+	}
+	ans=$(ask $dev_v 8)
+	ktap_diag "8! on $dev_v: ${ans:-no answer}"
+	[ "$ans" = 40320 ]
 }
 ktap_result unplug_slot_works_after_replug replug
 
