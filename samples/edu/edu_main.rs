@@ -563,7 +563,8 @@ fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
 /// The `test` knob (with `test_knobs=1`): `stop_loop` stops the device's work
 /// loop, as a suspend or shutdown path would, leaving the device bound;
 /// `signal_and_schedule` makes the filter answer "schedule" after it signalled
-/// (one interrupt, which the library must count once).
+/// (one interrupt, which the library must count once); `disable_all` and
+/// `enable_all` switch every source of the device's loop.
 struct TestKnob(Arc<EduEngine>);
 
 fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
@@ -578,6 +579,8 @@ fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
         .trim()
     {
         "stop_loop" => t.0.work_loop.stop(),
+        "disable_all" => t.0.work_loop.disable_all_event_sources(),
+        "enable_all" => t.0.work_loop.enable_all_event_sources(),
         "signal_and_schedule" => {
             t.0.signal_and_schedule.store(true, Release);
             Ok(())
