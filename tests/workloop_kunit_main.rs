@@ -2146,7 +2146,10 @@ mod gate {
         drop(src.handler().again.lock().take());
         waiter.join();
         let n = waited.load(Relaxed);
-        pr_info!("gate fairness: {} passes before the waiter got the gate\n", n);
+        pr_info!(
+            "gate fairness: {} passes before the waiter got the gate\n",
+            n
+        );
         assert!(done);
         assert!(n <= 3);
         Ok(())
