@@ -34,6 +34,7 @@ start_load() {
 stop_load() {
 	rm -f /tmp/flood
 	wait $fp $cp
+	edu_clean_dev
 }
 # unbind_cycles N: N unbind/bind cycles, each on the next device in turn.
 unbind_cycles() {

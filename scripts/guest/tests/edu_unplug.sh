@@ -51,7 +51,11 @@ unplug_mid_flood() {
 	done) 2>/dev/null &
 	(while [ -e /tmp/uflood ]; do ask $dev_v 7 >/dev/null 2>&1 || sleep 0.01; done) &
 	(while [ -e /tmp/uflood ]; do
-		cat /tmp/dma.in >$dev_v-dma 2>/dev/null || sleep 0.01
+		if [ -c $dev_v-dma ]; then
+			cat /tmp/dma.in >$dev_v-dma 2>/dev/null || sleep 0.01
+		else
+			sleep 0.01
+		fi
 	done) &
 	i=0
 	while [ "$(edu_info "$v" raised 2>/dev/null || echo 0)" -lt 100 ]; do
@@ -66,6 +70,7 @@ unplug_mid_flood() {
 	sleep 0.5
 	rm -f /tmp/uflood
 	wait
+	edu_clean_dev
 	ktap_diag "unplug took $(((t1 - t0) * 10)) ms; raise writer exited $(cat /tmp/raise_rc)"
 	[ "$(cat /tmp/raise_rc)" != 0 ] && [ ! -e /tmp/sib_fail ]
 }
