@@ -1115,32 +1115,20 @@ mod tests {
     }
 }
 
-/// Teardown: stop, remove, close and drop always finish, and nothing runs after.
-///
-/// Each test forces its race window with the library's hook points
-/// (`src/hooks.rs`): a task is parked at a named step, the test does what the
-/// window needs, then releases it. A call that would hang runs in a helper
-/// thread (`Bg`) that the test waits for with a time limit, so a regression fails
-/// the test instead of hanging the suite.
-#[kunit_tests(workloop_teardown)]
-mod teardown {
-    use super::workloop::{
-        hooks::{self, Point},
-        spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction, SoftwareEventSource,
-        SourceOptions, Thread, TimerAction, TimerEventSource, WorkLoop,
-    };
+/// Helpers of the `workloop_teardown` and `workloop_gate` suites: a helper
+/// thread whose call may hang (`Bg`), result slots, and polling.
+mod helpers {
+    use super::workloop::{spawn, LoopOptions, SleepResult, Thread, WorkLoop};
     use kernel::{
-        new_mutex,
         prelude::*,
         sync::{
-            atomic::{Acquire, Atomic, Relaxed, Release},
-            Arc, Mutex,
+            atomic::{Acquire, Atomic, Release},
+            Arc,
         },
         time::{delay::fsleep, Delta},
     };
 
-    /// Polls `cond` every millisecond for up to `ms` milliseconds.
-    fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
+    pub(crate) fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
         for _ in 0..ms {
             if cond() {
                 return true;
@@ -1151,23 +1139,23 @@ mod teardown {
     }
 
     /// A result slot a helper thread fills: `PENDING` until then.
-    type Slot = Arc<Atomic<i32>>;
-    const PENDING: i32 = i32::MIN;
-    const WOKEN: i32 = 1;
-    const TIMED_OUT: i32 = 2;
+    pub(crate) type Slot = Arc<Atomic<i32>>;
+    pub(crate) const PENDING: i32 = i32::MIN;
+    pub(crate) const WOKEN: i32 = 1;
+    pub(crate) const TIMED_OUT: i32 = 2;
 
-    fn slot() -> Result<Slot> {
+    pub(crate) fn slot() -> Result<Slot> {
         Ok(Arc::new(Atomic::new(PENDING), GFP_KERNEL)?)
     }
 
-    fn code(r: Result) -> i32 {
+    pub(crate) fn code(r: Result) -> i32 {
         match r {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
     }
 
-    fn sleep_code(r: Result<SleepResult>) -> i32 {
+    pub(crate) fn sleep_code(r: Result<SleepResult>) -> i32 {
         match r {
             Ok(SleepResult::Woken) => WOKEN,
             Ok(SleepResult::TimedOut) => TIMED_OUT,
@@ -1177,12 +1165,12 @@ mod teardown {
 
     /// A helper thread running one call. Dropping it joins the thread if the call
     /// returned, and leaks it otherwise (a hung call must not hang the suite).
-    struct Bg {
+    pub(crate) struct Bg {
         thread: Option<Thread>,
         done: Arc<Atomic<u32>>,
     }
 
-    fn bg(name: &'static CStr, f: impl FnOnce() + Send + 'static) -> Result<Bg> {
+    pub(crate) fn bg(name: &'static CStr, f: impl FnOnce() + Send + 'static) -> Result<Bg> {
         let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let d2 = done.clone();
         let thread = spawn(name, None, move || {
@@ -1196,7 +1184,7 @@ mod teardown {
     }
 
     impl Bg {
-        fn finished_within(&self, ms: u32) -> bool {
+        pub(crate) fn finished_within(&self, ms: u32) -> bool {
             wait_until(ms, || self.done.load(Acquire) == 1)
         }
     }
@@ -1214,12 +1202,40 @@ mod teardown {
         }
     }
 
-    fn shared_loop(name: &'static CStr) -> Result<Arc<Pin<KBox<WorkLoop>>>> {
+    pub(crate) fn shared_loop(name: &'static CStr) -> Result<Arc<Pin<KBox<WorkLoop>>>> {
         Ok(Arc::new(
             WorkLoop::new(name, LoopOptions::default())?,
             GFP_KERNEL,
         )?)
     }
+}
+
+/// Teardown: stop, remove, close and drop always finish, and nothing runs after.
+///
+/// Each test forces its race window with the library's hook points
+/// (`src/hooks.rs`): a task is parked at a named step, the test does what the
+/// window needs, then releases it. A call that would hang runs in a helper
+/// thread (`Bg`) that the test waits for with a time limit, so a regression fails
+/// the test instead of hanging the suite.
+#[kunit_tests(workloop_teardown)]
+mod teardown {
+    use super::workloop::{
+        hooks::{self, Point},
+        CommandGate, Gate, LoopOptions, SoftwareAction, SoftwareEventSource, SourceOptions,
+        TimerAction, TimerEventSource, WorkLoop,
+    };
+    use kernel::{
+        new_mutex,
+        prelude::*,
+        sync::{
+            atomic::{Acquire, Atomic, Relaxed, Release},
+            Arc, Mutex,
+        },
+        time::{delay::fsleep, Delta},
+    };
+
+    /// Polls `cond` every millisecond for up to `ms` milliseconds.
+    use super::helpers::*;
 
     /// What a [`GateSleeper`]'s action did.
     struct SleepState {
@@ -1734,7 +1750,7 @@ mod gate {
     use super::workloop::{
         hooks::{self, Point},
         spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction, SoftwareEventSource,
-        SoftwareSignal, SourceOptions, Thread, WorkLoop,
+        SoftwareSignal, SourceOptions, WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer, new_mutex, new_spinlock,
@@ -1753,76 +1769,7 @@ mod gate {
         },
     };
 
-    fn wait_until(ms: u32, cond: impl Fn() -> bool) -> bool {
-        for _ in 0..ms {
-            if cond() {
-                return true;
-            }
-            fsleep(Delta::from_millis(1));
-        }
-        cond()
-    }
-
-    type Slot = Arc<Atomic<i32>>;
-    const PENDING: i32 = i32::MIN;
-    const WOKEN: i32 = 1;
-    const TIMED_OUT: i32 = 2;
-
-    fn slot() -> Result<Slot> {
-        Ok(Arc::new(Atomic::new(PENDING), GFP_KERNEL)?)
-    }
-
-    fn sleep_code(r: Result<SleepResult>) -> i32 {
-        match r {
-            Ok(SleepResult::Woken) => WOKEN,
-            Ok(SleepResult::TimedOut) => TIMED_OUT,
-            Err(e) => e.to_errno(),
-        }
-    }
-
-    struct Bg {
-        thread: Option<Thread>,
-        done: Arc<Atomic<u32>>,
-    }
-
-    fn bg(name: &'static CStr, f: impl FnOnce() + Send + 'static) -> Result<Bg> {
-        let done = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let d2 = done.clone();
-        let thread = spawn(name, None, move || {
-            f();
-            d2.store(1, Release);
-        })?;
-        Ok(Bg {
-            thread: Some(thread),
-            done,
-        })
-    }
-
-    impl Bg {
-        fn finished_within(&self, ms: u32) -> bool {
-            wait_until(ms, || self.done.load(Acquire) == 1)
-        }
-    }
-
-    impl Drop for Bg {
-        fn drop(&mut self) {
-            if let Some(t) = self.thread.take() {
-                if self.done.load(Acquire) == 1 {
-                    t.join();
-                } else {
-                    pr_err!("workloop_kunit: leaking a hung helper thread\n");
-                    core::mem::forget(t);
-                }
-            }
-        }
-    }
-
-    fn shared_loop(name: &'static CStr) -> Result<Arc<Pin<KBox<WorkLoop>>>> {
-        Ok(Arc::new(
-            WorkLoop::new(name, LoopOptions::default())?,
-            GFP_KERNEL,
-        )?)
-    }
+    use super::helpers::*;
 
     #[test]
     fn gate_closing_a_command_gate_inside_the_loop_gate_returns() -> Result {

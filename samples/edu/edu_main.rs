@@ -569,15 +569,7 @@ struct TestKnob(Arc<EduEngine>);
 
 fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 32];
-    let len = reader.len();
-    if len == 0 || len > buf.len() {
-        return Err(EINVAL);
-    }
-    reader.read_slice(&mut buf[..len])?;
-    match core::str::from_utf8(&buf[..len])
-        .map_err(|_| EINVAL)?
-        .trim()
-    {
+    match read_word(reader, &mut buf)? {
         "stop_loop" => t.0.work_loop.stop(),
         "disable_all" => t.0.work_loop.disable_all_event_sources(),
         "enable_all" => t.0.work_loop.enable_all_event_sources(),
@@ -587,6 +579,19 @@ fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
         }
         _ => Err(EINVAL),
     }
+}
+
+/// Reads a whole knob write (at most `buf.len()` bytes) as one command word,
+/// surrounding whitespace removed.
+fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> Result<&'b str> {
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    Ok(core::str::from_utf8(&buf[..len])
+        .map_err(|_| EINVAL)?
+        .trim())
 }
 
 /// Parses a decimal number with optional surrounding whitespace.
@@ -604,15 +609,7 @@ struct IrqCtl(InterruptControl<EduIrq>);
 
 fn irq_ctl_write(c: &IrqCtl, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 16];
-    let len = reader.len();
-    if len == 0 || len > buf.len() {
-        return Err(EINVAL);
-    }
-    reader.read_slice(&mut buf[..len])?;
-    match core::str::from_utf8(&buf[..len])
-        .map_err(|_| EINVAL)?
-        .trim()
-    {
+    match read_word(reader, &mut buf)? {
         "disable" => c.0.disable(),
         "enable" => c.0.enable(),
         _ => Err(EINVAL),
