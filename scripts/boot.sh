@@ -9,7 +9,8 @@ flavour="${1:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
 mode="${2:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
 shift 2
 kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
-mods=$("$WL_ROOT/scripts/build-modules.sh" "$flavour")
+# The boots test the samples with the library's hook points compiled in.
+mods=$("$WL_ROOT/scripts/build-modules.sh" "$flavour" WORKLOOP_HOOKS=1)
 initrd="$WL_ROOT/out/$flavour-initramfs.cpio.gz"
 "$WL_ROOT/scripts/initramfs.sh" "$initrd" "$mods"
 log="$WL_ROOT/out/$flavour-$mode.log"

@@ -88,6 +88,14 @@ pub trait AsEventSource {
     fn event_source(&self) -> Arc<dyn EventSource>;
 }
 
+/// A source kept by reference (from [`AsEventSource::event_source`]), to be
+/// removed and added again by code that does not own the source object.
+impl AsEventSource for Arc<dyn EventSource> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.clone()
+    }
+}
+
 /// State shared by every event source: name, enable flag, loop membership, statistics.
 ///
 /// # Invariants

@@ -35,12 +35,27 @@ pub enum FilterResult {
 pub struct FilterContext<'a> {
     pub(crate) device: &'a Device<Bound>,
     pub(crate) signal: &'a dyn Fn(),
+    pub(crate) held: bool,
 }
 
 impl<'a> FilterContext<'a> {
     /// The device the line belongs to, for register access through `Devres`.
     pub fn device(&self) -> &'a Device<Bound> {
         self.device
+    }
+
+    /// Whether the action cannot run now: the source is disabled, its loop
+    /// stopped, or it is on no loop. An interrupt counted now is delivered when the
+    /// source can run again.
+    ///
+    /// On a shared line, a filter that answers [`FilterResult::Schedule`] while
+    /// held gets the line masked for every device on it until then (the device
+    /// would otherwise keep asserting it). A filter that can should instead quiet
+    /// its device here (read what the action needs, acknowledge), call
+    /// [`FilterContext::signal_interrupt`] and answer [`FilterResult::Handled`]:
+    /// the line's other devices then never notice the hold.
+    pub fn held(&self) -> bool {
+        self.held
     }
 
     /// Counts this interrupt and schedules the action *without* masking the line.

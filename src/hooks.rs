@@ -43,14 +43,24 @@ pub(crate) enum Point {
     /// The loop thread set its task state to sleeping and found no work, and has
     /// not called `schedule()` yet (spin-parked: its task state is kept).
     LoopSleepChecked,
+    /// The top half of an interrupt that needs the action has done the first of
+    /// its two steps (counting the interrupt, masking a level line) and not the
+    /// second (spin-parked: hard-IRQ context; at most a second).
+    TopHalfSchedule,
     /// Fail point: `WorkLoop::new` after its thread exists.
     FailLoopNewAfterThread,
 }
+
+/// Whether the hook points are compiled in (a test knob that needs one answers
+/// `ENOTSUPP` without them).
+#[allow(dead_code)]
+pub(crate) const ENABLED: bool = cfg!(workloop_hooks);
 
 #[cfg(workloop_hooks)]
 const POINTS: usize = Point::FailLoopNewAfterThread as usize + 1;
 
 #[cfg(workloop_hooks)]
+#[allow(dead_code)]
 mod imp {
     use super::{Point, POINTS};
     use kernel::{
@@ -196,3 +206,20 @@ pub(crate) fn point_spin(_p: Point) {}
 pub(crate) fn fail(_p: Point) -> bool {
     false
 }
+
+/// Arms a point (no-op in normal builds: nothing ever parks).
+#[cfg(not(workloop_hooks))]
+#[allow(dead_code)]
+pub(crate) fn arm(_p: Point, _task: Option<usize>) {}
+
+/// Whether a task is parked at the point (never in normal builds).
+#[cfg(not(workloop_hooks))]
+#[allow(dead_code)]
+pub(crate) fn wait_parked(_p: Point, _ms: u32) -> bool {
+    false
+}
+
+/// Releases a parked task (no-op in normal builds).
+#[cfg(not(workloop_hooks))]
+#[allow(dead_code)]
+pub(crate) fn release(_p: Point) {}

@@ -12,35 +12,52 @@
 //! # Disable depth
 //!
 //! Linux's `disable_irq*`/`enable_irq` nest and warn on an unbalanced enable.
-//! This source keeps two contributions to the line's depth apart, each balanced
+//! This source keeps its contributions to the line's depth apart, each balanced
 //! by its only owner:
 //!
-//! - the driver's: [`InterruptEventSource::disable`] and
-//!   [`InterruptEventSource::enable`] nest (a count under a mutex); the line is
-//!   masked on the 0 -> 1 transition and unmasked on 1 -> 0. The source is
-//!   created disabled (count 1; the line is requested with `IRQF_NO_AUTOEN`).
-//!   An enable without a matching disable fails with `EINVAL` instead of warning.
-//! - the top half's auto-disable: set only by the top half (after it masked the
-//!   line), cleared only by the bottom half or teardown (before it unmasks).
+//! - the hold: the source is held while the driver disabled it
+//!   ([`InterruptEventSource::disable`] and [`InterruptEventSource::enable`]
+//!   nest, a count under a mutex), while its loop is stopped, and while it is on
+//!   no loop. On an exclusive line the hold masks the line (on becoming held)
+//!   and unmasks it (on ending). The source is created disabled (count 1; the
+//!   line is requested with `IRQF_NO_AUTOEN`). An enable without a matching
+//!   disable fails with `EINVAL` instead of warning.
+//! - the top half's auto-disable: set only by the top half (after it counted
+//!   the interrupt and masked the line); cleared by the bottom half once the
+//!   action consumed every interrupt counted before it (genirq's oneshot rule:
+//!   a pass that finds nothing to deliver never unmasks early), by the source
+//!   becoming held (an action that cannot run must not keep the line masked;
+//!   first every running top half finishes), or by teardown.
+//! - the storm throttle (see [`SourceOptions::storm_per_sec`]): a level line
+//!   whose top half runs more often than the threshold is masked for a tick,
+//!   then unmasked by a delayed work item (or by teardown). Counted in
+//!   `storm_throttles`, reported once per line in the log. A throttling call
+//!   answers `IRQ_HANDLED`, so genirq's "nobody cared" never disables the line
+//!   for its other devices.
 //!
-//! The line's depth is therefore always `(driver count > 0) + auto-disabled`,
-//! whatever the interleaving, and teardown returns it to what it was.
+//! The line's depth is therefore always `(held, on an exclusive line) +
+//! auto-disabled + throttled`, whatever the interleaving, and teardown returns it
+//! to what it was.
 //!
 //! # Shared lines
 //!
 //! Linux refuses `IRQF_NO_AUTOEN` on a shared line, and masking a shared line
 //! silences every device on it. With [`Sharing::Shared`]:
 //!
-//! - the line is requested enabled and [`InterruptEventSource::disable`] does not
-//!   mask it: disabling is logical. The filter still runs (so the device can be
-//!   acknowledged), interrupts are still counted, but the action is held until
-//!   the source is enabled again, when everything counted is delivered;
-//! - auto-disable still masks a level line when the filter answers
+//! - the line is requested enabled and the hold does not mask it: disabling is
+//!   logical. The filter still runs (so the device can be acknowledged),
+//!   interrupts are still counted, but the action is held until the source can
+//!   run again, when everything counted is delivered;
+//! - auto-disable masks a level line when the filter answers
 //!   [`FilterResult::Schedule`], as IOKit masks the whole line while any sharer
 //!   needs its bottom half. A filter that acknowledges its device in the top half
 //!   should call [`FilterContext::signal_interrupt`] and answer
 //!   [`FilterResult::Handled`] instead: the line is then never masked and the
 //!   other devices are never starved.
+//! - while the source is held, its filter should do that ([`FilterContext::held`]):
+//!   a "schedule" answer then masks the line for every device on it until the
+//!   source runs again (reported once in the log). A plain handler (no filter
+//!   of its own) on a shared line should override the filter for that case.
 //! - a filter must answer [`FilterResult::NotMine`] when its device did not
 //!   interrupt.
 
@@ -67,7 +84,25 @@ use kernel::{
         atomic::{Acquire, Atomic, AtomicFlag, Full, Relaxed, Release},
         Arc, Mutex,
     },
+    workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
+
+/// Lines (below 1024) whose storm was reported in the log.
+static STORM_REPORTED: [Atomic<u64>; 16] = [const { Atomic::new(0) }; 16];
+
+/// The storm throttle's measuring window.
+const STORM_WINDOW_NS: i64 = 1_000_000;
+
+/// Top-half calls per window for `per_sec` calls per second (0: off), at most
+/// 500 so that a throttled run of unhandled calls stays far below genirq's
+/// "nobody cared" ratio (99,900 in 100,000). Measured in time, not ticks: under
+/// a busy hypervisor ticks arrive late and in bunches.
+fn storm_limit(per_sec: u32) -> u32 {
+    if per_sec == 0 {
+        return 0;
+    }
+    (per_sec / 1000).clamp(1, 500)
+}
 
 /// The driver side of an interrupt source.
 pub trait InterruptHandler: Send + Sync + 'static {
@@ -116,12 +151,29 @@ struct Hold {
     driver: u32,
     /// The loop the source was on stopped; cleared when it is attached again.
     stopped: bool,
+    /// The source is on no loop (not attached yet, or removed).
+    detached: bool,
 }
 
 impl Hold {
     fn held(&self) -> bool {
-        self.driver > 0 || self.stopped
+        self.driver > 0 || self.stopped || self.detached
     }
+}
+
+/// The storm throttle's state (see [`SourceOptions::storm_per_sec`]). Written by
+/// the top half only, whose calls on one line the IRQ core serializes.
+struct Storm {
+    /// Top-half calls per millisecond above which the line is throttled; 0: off.
+    limit: u32,
+    /// Start of the millisecond `calls` counts in (`now_ns`).
+    window_ns: Atomic<i64>,
+    /// Top-half calls since `window_ns`.
+    calls: Atomic<u32>,
+    /// 1 while the throttle holds the line masked (cleared by whoever unmasks).
+    masked: Atomic<u32>,
+    /// This source saw a storm already (see `storm_first_report`).
+    reported: AtomicFlag,
 }
 
 #[pin_data]
@@ -136,13 +188,32 @@ struct IntCore<T: InterruptHandler> {
     trigger: Atomic<u32>,
     /// 1 while the top half's auto-disable holds the line masked.
     auto_masked: Atomic<u32>,
+    /// A shared line was masked for a held source (reported once in the log).
+    held_mask_reported: AtomicFlag,
     /// Set at teardown: the top half only runs the filter, never schedules or masks.
     dead: AtomicFlag,
+    storm: Storm,
+    /// Unmasks a throttled line a tick later.
+    #[pin]
+    storm_work: DelayedWork<Self>,
     /// The driver's disable count and the loop's stop (see "Disable depth").
     #[pin]
     disable_count: Mutex<Hold>,
     #[pin]
     handler: T,
+}
+
+impl_has_delayed_work! {
+    impl{T: InterruptHandler} HasDelayedWork<Self> for IntCore<T> { self.storm_work }
+}
+
+/// The end of a storm throttle: a tick after the top half masked the line.
+impl<T: InterruptHandler> WorkItem for IntCore<T> {
+    type Pointer = Arc<Self>;
+
+    fn run(this: Arc<Self>) {
+        this.storm_unmask();
+    }
 }
 
 impl<T: InterruptHandler> IntCore<T> {
@@ -159,27 +230,36 @@ impl<T: InterruptHandler> IntCore<T> {
         }
     }
 
-    /// Counts an interrupt and wakes the loop; masks a level line if `mask`.
-    /// Top half only (calls on one line are serialized by the IRQ core).
-    fn produce(&self, mask: bool) {
-        if mask {
-            self.mask_auto();
-        }
+    /// Counts an interrupt and wakes the loop. Any context.
+    fn produce(&self) {
         self.ts.record();
         self.counter.produce();
         self.base.stats.events.add(1, Relaxed);
         self.base.signal_work_available_in_irq();
     }
 
-    /// Auto-disable: masks a level line once until the bottom half unmasks it.
-    /// Top half only.
-    fn mask_auto(&self) {
-        if self.is_level() && self.auto_masked.load(Relaxed) == 0 {
-            // Mask first, then publish: the bottom half unmasks only after it saw the
-            // flag, so its `enable_irq` always follows this `disable_irq_nosync`.
-            self.line.disable_nosync();
-            self.auto_masked.store(1, Release);
-            bump(&self.base.stats.auto_disable_cycles, 1);
+    /// Auto-disable: masks a level line once until the bottom half unmasks it,
+    /// after the action consumed the interrupt that caused it. Top half only,
+    /// after the interrupt was counted.
+    fn mask_auto(&self, held: bool) {
+        if !self.is_level() || self.auto_masked.load(Relaxed) != 0 {
+            return;
+        }
+        // Mask first, then publish: the bottom half unmasks only after it saw the
+        // flag, so its `enable_irq` always follows this `disable_irq_nosync`. The
+        // count is published before the flag: a pass that sees the flag also sees
+        // the interrupt as pending, and leaves the line masked until its action ran.
+        self.line.disable_nosync();
+        self.auto_masked.store(1, Release);
+        bump(&self.base.stats.auto_disable_cycles, 1);
+        if held && self.shared && !self.held_mask_reported.xchg(true, Relaxed) {
+            pr_warn!(
+                "workloop: {}: interrupt on shared IRQ {} while the source is held, not \
+                 acknowledged by its filter: the line is masked for every device on it \
+                 until the source runs again (see FilterContext::held)\n",
+                self.base.name(),
+                self.line.number()
+            );
         }
     }
 
@@ -187,17 +267,19 @@ impl<T: InterruptHandler> IntCore<T> {
         if self.dead.load(Acquire) {
             return self.dying_top_half(dev);
         }
+        let held = !self.base.is_enabled();
         // One interrupt counts once: a filter that signalled and then answers
         // "schedule" gets the auto-disable, not a second count.
         let signalled = core::cell::Cell::new(false);
         let signal = || {
             if !signalled.replace(true) {
-                self.produce(false);
+                self.produce();
             }
         };
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
+            held,
         };
         match self.handler.filter(&ctx) {
             FilterResult::NotMine => {
@@ -209,11 +291,14 @@ impl<T: InterruptHandler> IntCore<T> {
                 IrqReturn::Handled
             }
             FilterResult::Schedule => {
-                if signalled.get() {
-                    self.mask_auto();
-                } else {
-                    self.produce(true);
+                // Count first, then mask (see `mask_auto`), then wake the loop
+                // again: a pass that ran between the two must not be the last.
+                if !signalled.get() {
+                    self.produce();
                 }
+                hooks::point_spin(Point::TopHalfSchedule);
+                self.mask_auto(held);
+                self.base.signal_work_available_in_irq();
                 IrqReturn::Handled
             }
         }
@@ -228,6 +313,7 @@ impl<T: InterruptHandler> IntCore<T> {
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
+            held: true,
         };
         match self.handler.filter(&ctx) {
             FilterResult::Handled => IrqReturn::Handled,
@@ -235,10 +321,93 @@ impl<T: InterruptHandler> IntCore<T> {
         }
     }
 
+    /// The storm throttle, at the start of every top half of a live source on a
+    /// level line: true if this call found the line storming and masked it (the
+    /// call then counts as handled, so genirq's "nobody cared" never sees a run of
+    /// unhandled calls longer than the limit). FreeBSD's interrupt-storm throttle
+    /// is the model: pause the line for a tick, then retry.
+    fn storm_check(&self) -> bool {
+        let limit = self.storm.limit;
+        if limit == 0 || !self.is_level() {
+            return false;
+        }
+        let now = sys::now_ns();
+        if now - self.storm.window_ns.load(Relaxed) >= STORM_WINDOW_NS {
+            self.storm.window_ns.store(now, Relaxed);
+            self.storm.calls.store(1, Relaxed);
+            return false;
+        }
+        let calls = self.storm.calls.load(Relaxed) + 1;
+        self.storm.calls.store(calls, Relaxed);
+        if calls <= limit || self.dead.load(Acquire) {
+            return false;
+        }
+        self.storm.calls.store(0, Relaxed);
+        self.line.disable_nosync();
+        self.storm.masked.store(1, Release);
+        bump(&self.base.stats.storm_throttles, 1);
+        if self.storm_first_report() {
+            pr_warn!(
+                "workloop: {}: interrupt storm on IRQ {} (more than {} calls in a \
+                 millisecond): the line is masked for a tick each time (counted in \
+                 storm_throttles)\n",
+                self.base.name(),
+                self.line.number(),
+                limit
+            );
+        }
+        true
+    }
+
+    /// Whether this is the line's first storm (all sources of this module on the
+    /// line see it; one report is enough). Lines above 1023 are reported once
+    /// per source.
+    fn storm_first_report(&self) -> bool {
+        if self.storm.reported.xchg(true, Relaxed) {
+            return false;
+        }
+        // CAST: `u32` fits `usize`.
+        let n = self.line.number() as usize;
+        match STORM_REPORTED.get(n / 64) {
+            Some(word) => {
+                let bit = 1u64 << (n % 64);
+                let mut old = word.load(Relaxed);
+                loop {
+                    if old & bit != 0 {
+                        return false;
+                    }
+                    match word.cmpxchg(old, old | bit, Relaxed) {
+                        Ok(_) => return true,
+                        Err(now) => old = now,
+                    }
+                }
+            }
+            None => true,
+        }
+    }
+
+    /// Gives back the throttle's mask. Any context (the delayed work, teardown).
+    fn storm_unmask(&self) {
+        if self.storm.masked.xchg(0, Full) == 1 {
+            self.line.enable();
+        }
+    }
+
     fn unmask_auto(&self) {
         if self.auto_masked.xchg(0, Full) == 1 {
             self.line.enable();
         }
+    }
+
+    /// The bottom half's unmask: only once the action consumed every interrupt
+    /// counted before the mask (genirq's oneshot rule), so a pass that found
+    /// nothing to deliver never unmasks early.
+    fn unmask_consumed(&self) {
+        // The flag first: seeing it, this pass also sees the count that came with it.
+        if self.auto_masked.load(Acquire) == 0 || self.counter.pending() != 0 {
+            return;
+        }
+        self.unmask_auto();
     }
 
     fn enable_line(&self) -> Result {
@@ -253,16 +422,7 @@ impl<T: InterruptHandler> IntCore<T> {
         if hold.driver == 0 {
             return Err(EINVAL);
         }
-        hold.driver -= 1;
-        if !hold.held() {
-            self.base.set_enabled(true);
-            if !self.shared {
-                self.line.enable();
-            }
-        }
-        drop(hold);
-        // Deliver what was held, and let the loop undo a pending auto-disable.
-        self.base.signal_work_available();
+        self.unhold(&mut hold, |h| h.driver -= 1);
         Ok(())
     }
 
@@ -280,17 +440,40 @@ impl<T: InterruptHandler> IntCore<T> {
         Ok(())
     }
 
-    /// Applies `change` to the holders and masks the action (and an exclusive
-    /// line) if that made the source held. `hold` is the locked state.
+    /// Applies `change` to the holders (`hold` is the locked state). If that made
+    /// the source held: the action and (on an exclusive line) the line are masked,
+    /// and once no top half runs with the old state, an auto-disable taken for an
+    /// action that now cannot run is given back, so that a shared line is not left
+    /// masked for its other devices. A device that still asserts fires again at
+    /// once and meets the held top half (see [`FilterContext::held`]).
     fn hold(&self, hold: &mut Hold, change: impl FnOnce(&mut Hold)) {
         let was = hold.held();
         change(hold);
-        if !was && hold.held() {
-            self.base.set_enabled(false);
-            if !self.shared {
-                self.line.disable_nosync();
-            }
+        if was || !hold.held() {
+            return;
         }
+        self.base.set_enabled(false);
+        if !self.shared {
+            self.line.disable_nosync();
+        }
+        self.line.synchronize();
+        self.unmask_auto();
+    }
+
+    /// Applies `change`; if the source is no longer held, lets the action run,
+    /// unmasks an exclusive line and wakes the loop, which delivers what was held
+    /// and then gives back an auto-disable taken meanwhile.
+    fn unhold(&self, hold: &mut Hold, change: impl FnOnce(&mut Hold)) {
+        let was = hold.held();
+        change(hold);
+        if !was || hold.held() {
+            return;
+        }
+        self.base.set_enabled(true);
+        if !self.shared {
+            self.line.enable();
+        }
+        self.base.signal_work_available();
     }
 
     /// The driver's current disable count.
@@ -308,10 +491,10 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
         deliver_counted(gate, &self.base, &self.counter, &self.ts, |count| {
             self.handler.action(gate, count)
         });
-        // Unmask after the action unless the driver holds the source disabled; a
-        // still-asserted level line fires again at once, which is the re-check.
+        // Unmask after the action unless the source is held; a still-asserted
+        // level line fires again at once, which is the re-check.
         if self.base.is_enabled() {
-            self.unmask_auto();
+            self.unmask_consumed();
         }
         false
     }
@@ -328,25 +511,27 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
     /// driver's count is what it was (`disable_depth` unchanged).
     fn loop_stopping(&self) {
         let mut hold = self.disable_count.lock();
-        if self.dead.load(Acquire) || hold.stopped {
-            return;
+        if !self.dead.load(Acquire) {
+            self.hold(&mut hold, |h| h.stopped = true);
         }
-        self.hold(&mut hold, |h| h.stopped = true);
-        self.line.synchronize();
     }
 
-    /// Attached to a loop again after its loop stopped: undo `loop_stopping`.
+    /// Attached to a loop: undo `detached` (and `loop_stopping`).
     fn attached(&self) {
         let mut hold = self.disable_count.lock();
-        if self.dead.load(Acquire) || !hold.stopped {
-            return;
+        if !self.dead.load(Acquire) {
+            self.unhold(&mut hold, |h| {
+                h.stopped = false;
+                h.detached = false;
+            });
         }
-        hold.stopped = false;
-        if !hold.held() {
-            self.base.set_enabled(true);
-            if !self.shared {
-                self.line.enable();
-            }
+    }
+
+    /// Removed from its loop (or the loop stopped): held until attached again.
+    fn detached(&self) {
+        let mut hold = self.disable_count.lock();
+        if !self.dead.load(Acquire) {
+            self.hold(&mut hold, |h| h.detached = true);
         }
     }
 }
@@ -359,6 +544,12 @@ pub struct TopHalf<T: InterruptHandler> {
 
 impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
     fn handle(&self, device: &Device<Bound>) -> IrqReturn {
+        if self.core.storm_check() {
+            // Unmasked a tick later. Queued at most once: the line stays masked
+            // until the work ran.
+            let _ = workqueue::system_highpri().enqueue_delayed(self.core.clone(), 1);
+            return IrqReturn::Handled;
+        }
         self.core.top_half(device)
     }
 }
@@ -419,10 +610,20 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
                     ts: Timestamps::new(options.timestamps),
                     trigger: Atomic::new(TRIGGER_UNKNOWN),
                     auto_masked: Atomic::new(0),
+                    held_mask_reported: AtomicFlag::new(false),
                     dead: AtomicFlag::new(false),
+                    storm: Storm {
+                        limit: storm_limit(options.storm_per_sec),
+                        window_ns: Atomic::new(0),
+                        calls: Atomic::new(0),
+                        masked: Atomic::new(0),
+                        reported: AtomicFlag::new(false),
+                    },
+                    storm_work <- new_delayed_work!("workloop::interrupt::storm"),
                     disable_count <- new_mutex!(Hold {
                         driver: 1,
                         stopped: false,
+                        detached: true,
                     }),
                     handler <- handler,
                 }? Error),
@@ -485,7 +686,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// Schedules the action as if an interrupt had arrived, without masking.
     /// Any context.
     pub fn signal_interrupt(&self) {
-        self.core.produce(false)
+        self.core.produce()
     }
 
     /// The Linux IRQ number.
@@ -590,10 +791,14 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<'_, T> {
             core.hold(&mut hold, |h| h.driver = h.driver.max(1));
         }
         core.line.synchronize();
-        // 2. No action runs after this.
+        // 2. No throttle is pending or taken after this (a dead top half never
+        //    throttles); give back one in force.
+        sys::cancel_delayed_work_sync(core);
+        core.storm_unmask();
+        // 3. No action runs after this.
         detach_on_drop(core);
-        // 3. Give back an auto-disable: on a shared line the other devices need it.
+        // 4. Give back an auto-disable: on a shared line the other devices need it.
         core.unmask_auto();
-        // 4. `reg` is dropped after this function: `free_irq`.
+        // 5. `reg` is dropped after this function: `free_irq`.
     }
 }

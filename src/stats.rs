@@ -131,6 +131,9 @@ pub struct SourceStats {
     pub handled_in_filter: Atomic<u64>,
     /// Level-triggered lines masked by the top half and unmasked by the loop.
     pub auto_disable_cycles: Atomic<u64>,
+    /// Times the top half found the line storming (more calls in one tick than
+    /// the source's threshold) and masked it for a while.
+    pub storm_throttles: Atomic<u64>,
     /// Time spent in the action, in nanoseconds.
     pub action_ns: Atomic<u64>,
     /// Latency from the oldest undelivered event to the start of its action.
@@ -147,6 +150,7 @@ impl SourceStats {
             not_mine: Atomic::new(0),
             handled_in_filter: Atomic::new(0),
             auto_disable_cycles: Atomic::new(0),
+            storm_throttles: Atomic::new(0),
             action_ns: Atomic::new(0),
             latency: Latency::new(),
         }
@@ -183,6 +187,7 @@ impl fmt::Display for SourceStats {
             "auto_disable_cycles: {}",
             self.auto_disable_cycles.load(Relaxed)
         )?;
+        writeln!(f, "storm_throttles: {}", self.storm_throttles.load(Relaxed))?;
         writeln!(f, "action_ns: {}", self.action_ns.load(Relaxed))?;
         writeln!(f, "latency_samples: {}", self.latency.samples())?;
         writeln!(f, "latency_min_ns: {}", self.latency.min_ns())?;

@@ -547,6 +547,31 @@ impl Drop for Thread {
     }
 }
 
+/// Cancels an `Arc`-queued delayed work item and waits until it is neither
+/// pending nor running (`cancel_delayed_work_sync`); like [`cancel_work_sync`],
+/// the queue's reference of a cancelled item is released here. Returns whether
+/// it was pending. Process context; may sleep.
+pub(crate) fn cancel_delayed_work_sync<T, const ID: u64>(item: &Arc<T>) -> bool
+where
+    T: kernel::workqueue::HasDelayedWork<T, ID> + kernel::workqueue::WorkItem<ID, Pointer = Arc<T>>,
+{
+    let ptr = Arc::as_ptr(item).cast_mut();
+    // SAFETY: `ptr` points to a live `T` (`item` holds a reference).
+    let work = unsafe { T::raw_get_work(ptr) };
+    // SAFETY: `work` is the live, initialized work item inside `*ptr`.
+    let raw = unsafe { kernel::workqueue::Work::raw_get(work) };
+    // SAFETY: `HasDelayedWork` guarantees the work item is the `work` member of a
+    // `struct delayed_work`, its first member: the address is that of the
+    // `delayed_work`.
+    let cancelled = unsafe { bindings::cancel_delayed_work_sync(raw.cast()) };
+    if cancelled {
+        // SAFETY: The pending item held the reference `Arc::into_raw` gave the
+        // queue when it was enqueued; cancelling it returned that reference.
+        drop(unsafe { Arc::from_raw(ptr) });
+    }
+    cancelled
+}
+
 /// Cancels the work of an `Arc`-queued work item and waits until it is neither
 /// pending nor running (`cancel_work_sync`; kernel 7.2's `workqueue` has no safe
 /// form of it). A pending item owns the reference `enqueue` handed to the queue:

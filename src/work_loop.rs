@@ -1261,6 +1261,12 @@ impl WorkLoop {
         &self.inner.stats
     }
 
+    /// Whether [`WorkLoop::stop`] has begun: no source is added and no action
+    /// starts from then on.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.is_stopping()
+    }
+
     /// Stops the loop; see the module documentation. Idempotent; a concurrent
     /// second call returns when the loop has stopped.
     ///

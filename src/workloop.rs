@@ -61,6 +61,11 @@ pub struct SourceOptions {
     /// Initial value of the producer and consumer counters. Default: 0. Tests set it
     /// near `u32::MAX` to prove the counts are wrap-safe.
     pub counter_start: u32,
+    /// Interrupt sources on level-triggered lines: top-half calls per second
+    /// above which the line counts as storming and is throttled (masked for a
+    /// tick, then retried); 0 turns the throttle off. Measured per millisecond,
+    /// at most 500 calls per millisecond. Default: 200,000.
+    pub storm_per_sec: u32,
 }
 
 impl Default for SourceOptions {
@@ -68,6 +73,7 @@ impl Default for SourceOptions {
         Self {
             timestamps: true,
             counter_start: 0,
+            storm_per_sec: 200_000,
         }
     }
 }

@@ -31,6 +31,8 @@
 #[path = "../../src/workloop.rs"]
 pub mod workloop;
 
+mod test_knobs;
+
 use core::fmt;
 use kernel::{
     debugfs::{Dir, File as DebugfsFile},
@@ -53,6 +55,7 @@ use kernel::{
     uaccess::UserSliceReader,
     InPlaceModule,
 };
+use test_knobs::TestKnob;
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
     InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction,
@@ -228,6 +231,9 @@ struct EduEngine {
     gone: AtomicFlag,
     /// Test knob: the filter also answers "schedule" after signalling.
     signal_and_schedule: AtomicFlag,
+    /// Test knob: interrupts are not acknowledged (the device keeps its line
+    /// asserted: an interrupt storm).
+    skip_ack: AtomicFlag,
 }
 
 impl EduEngine {
@@ -451,16 +457,21 @@ impl InterruptHandler for EduIrq {
         let Ok(bar) = e.bar.access(ctx.device()) else {
             return FilterResult::NotMine;
         };
-        if !e.filter_mode {
+        if !e.filter_mode && !ctx.held() {
             // Plain source: the action acknowledges; a level line stays masked
             // (auto-disable) until it has.
             return FilterResult::Schedule;
         }
+        // The filter acknowledges in the top half; so does a plain source whose
+        // action cannot run now (disabled, loop stopped), which must not keep a
+        // shared line masked for the other devices on it.
         let status = bar.read32(regs::IRQ_STATUS);
         if status == 0 {
             return FilterResult::NotMine;
         }
-        bar.write32(status, regs::IRQ_ACK);
+        if !e.skip_ack.load(Relaxed) {
+            bar.write32(status, regs::IRQ_ACK);
+        }
         let mut old = e.pending.load(Relaxed);
         while let Err(now) = e.pending.cmpxchg(old, old | status, Relaxed) {
             old = now;
@@ -483,19 +494,23 @@ impl InterruptHandler for EduIrq {
 
     fn action(&self, gate: &Gate<'_>, _count: u32) {
         let e = &self.engine;
-        let status = if e.filter_mode {
-            e.pending.xchg(0, Relaxed)
-        } else {
-            e.bar
+        // What the top half acknowledged, and with a plain source what is pending.
+        let mut status = e.pending.xchg(0, Relaxed);
+        if !e.filter_mode {
+            let read = e
+                .bar
                 .try_access_with(|bar| {
                     let s = bar.read32(regs::IRQ_STATUS);
-                    bar.write32(s, regs::IRQ_ACK);
+                    if !e.skip_ack.load(Relaxed) {
+                        bar.write32(s, regs::IRQ_ACK);
+                    }
                     s
                 })
-                .unwrap_or(0)
-        };
-        if !e.filter_mode && status & IRQ_TEST != 0 {
-            e.counters.test_irqs.add(1, Relaxed);
+                .unwrap_or(0);
+            if read & IRQ_TEST != 0 {
+                e.counters.test_irqs.add(1, Relaxed);
+            }
+            status |= read;
         }
         if status & IRQ_FACT != 0 {
             e.counters.fact_irqs.add(1, Relaxed);
@@ -530,6 +545,7 @@ impl fmt::Debug for Info {
         let c = &e.counters;
         writeln!(f, "device: {}", e.pci_name.to_str().unwrap_or("?"))?;
         writeln!(f, "filter: {}", e.filter_mode)?;
+        writeln!(f, "loop: {}", e.work_loop.name().to_str().unwrap_or("?"))?;
         writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
         writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
         writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
@@ -560,30 +576,9 @@ fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
     r.0.raise(n)
 }
 
-/// The `test` knob (with `test_knobs=1`): `stop_loop` stops the device's work
-/// loop, as a suspend or shutdown path would, leaving the device bound;
-/// `signal_and_schedule` makes the filter answer "schedule" after it signalled
-/// (one interrupt, which the library must count once); `disable_all` and
-/// `enable_all` switch every source of the device's loop.
-struct TestKnob(Arc<EduEngine>);
-
-fn test_write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 32];
-    match read_word(reader, &mut buf)? {
-        "stop_loop" => t.0.work_loop.stop(),
-        "disable_all" => t.0.work_loop.disable_all_event_sources(),
-        "enable_all" => t.0.work_loop.enable_all_event_sources(),
-        "signal_and_schedule" => {
-            t.0.signal_and_schedule.store(true, Release);
-            Ok(())
-        }
-        _ => Err(EINVAL),
-    }
-}
-
 /// Reads a whole knob write (at most `buf.len()` bytes) as one command word,
 /// surrounding whitespace removed.
-fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> Result<&'b str> {
+pub(crate) fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> Result<&'b str> {
     let len = reader.len();
     if len == 0 || len > buf.len() {
         return Err(EINVAL);
@@ -769,8 +764,9 @@ impl<'a> EduDevice<'a> {
         let vectors =
             vectors.inspect_err(|e| dev_err!(pdev, "no {:?} interrupt vector: {:?}\n", mode, e))?;
         let vector = *vectors.start();
-        // MSI is never shared; an INTx line may be.
-        let sharing = if msi {
+        // MSI is never shared; an INTx line may be, unless the user asked for it
+        // alone (then `request_irq` fails if another device has it).
+        let sharing = if msi || *module_parameters::intx_exclusive.value() == 1 {
             Sharing::Exclusive
         } else {
             Sharing::Shared
@@ -828,6 +824,7 @@ impl<'a> EduDevice<'a> {
                 },
                 gone: AtomicFlag::new(false),
                 signal_and_schedule: AtomicFlag::new(false),
+                skip_ack: AtomicFlag::new(false),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -857,15 +854,7 @@ impl<'a> EduDevice<'a> {
         });
         let debugfs = match debugfs {
             Some((dir, Ok(raise), Ok(info))) => Some(EduDebugfs {
-                _test: (*module_parameters::test_knobs.value() == 1)
-                    .then(|| {
-                        KBox::pin_init(
-                            dir.write_callback_file(c"test", TestKnob(engine.clone()), &test_write),
-                            GFP_KERNEL,
-                        )
-                        .ok()
-                    })
-                    .flatten(),
+                _test: None,
                 _irq_ctl: None,
                 _raise: raise,
                 _info: info,
@@ -895,13 +884,16 @@ impl<'a> EduDevice<'a> {
                 vector.try_into()?,
                 c"edu",
                 sharing,
-                SourceOptions::default(),
+                SourceOptions {
+                    storm_per_sec: *module_parameters::storm_per_sec.value(),
+                    ..SourceOptions::default()
+                },
                 Ok::<_, Error>(EduIrq { engine: irq_engine }),
             ),
             _: {
                 engine.work_loop.add_event_source(&*irq)?;
                 irq.enable()?;
-                // The `irq_ctl` knob needs the source, which exists only now.
+                // The `irq_ctl` and `test` knobs need the source, which exists only now.
                 let mut files = debugfs.lock();
                 if let Some(d) = &mut *files {
                     d._irq_ctl = KBox::pin_init(
@@ -914,6 +906,17 @@ impl<'a> EduDevice<'a> {
                         GFP_KERNEL,
                     )
                     .ok();
+                    if *module_parameters::test_knobs.value() == 1 {
+                        d._test = KBox::pin_init(
+                            d._dir.write_callback_file(
+                                c"test",
+                                TestKnob::new(engine, &irq),
+                                &test_knobs::write,
+                            ),
+                            GFP_KERNEL,
+                        )
+                        .ok();
+                    }
                 }
                 drop(files);
                 dev_info!(
@@ -1260,6 +1263,22 @@ impl InPlaceModule for EduModule {
                 pr_err!("edu: test_knobs={} is invalid: use 0 or 1\n", knobs);
                 return Err(EINVAL);
             }
+            let storm = *module_parameters::storm_per_sec.value();
+            if storm > 10_000_000 {
+                pr_err!(
+                    "edu: storm_per_sec={} is invalid: use 0 (off) or up to 10000000\n",
+                    storm
+                );
+                return Err(EINVAL);
+            }
+            let exclusive = *module_parameters::intx_exclusive.value();
+            if exclusive > 1 {
+                pr_err!(
+                    "edu: intx_exclusive={} is invalid: use 0 (shared) or 1 (exclusive)\n",
+                    exclusive
+                );
+                return Err(EINVAL);
+            }
             let timeout = *module_parameters::fact_timeout_ms.value();
             if timeout == 0 || timeout > 10_000 {
                 pr_err!(
@@ -1309,7 +1328,15 @@ module! {
         },
         test_knobs: u32 {
             default: 0,
-            description: "1: debugfs edu/<pci>/test for the guest tests (write stop_loop)",
+            description: "1: debugfs edu/<pci>/test for the guest tests (see test_knobs.rs)",
+        },
+        storm_per_sec: u32 {
+            default: 200000,
+            description: "Interrupts per second above which a level line is throttled (0: off; at most 10000000)",
+        },
+        intx_exclusive: u32 {
+            default: 0,
+            description: "1: request an INTx line exclusively (probe fails if another device uses it); 0: shared",
         },
     },
 }

@@ -9,16 +9,26 @@
 # script (/guest/tests/*.sh) that prints KTAP itself.
 . /guest/ktap.sh
 
+# wl.only=NAME[,NAME...] on the kernel command line runs only those tests
+# (script or module names without extension): for working on one test.
+only=""
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	wl.only=*) only=",${arg#wl.only=}," ;;
+	esac
+done
+selected() { [ -z "$only" ] || case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
 out=/tmp/ktap
 : >"$out"
 n=0
 for t in /guest/kunit/*.ko /guest/tests/*.sh; do
-	[ -e "$t" ] && n=$((n + 1))
+	[ -e "$t" ] && selected "$(basename "${t%.*}")" && n=$((n + 1))
 done
 
 i=0
 for ko in /guest/kunit/*.ko; do
-	[ -e "$ko" ] || continue
+	[ -e "$ko" ] && selected "$(basename "$ko" .ko)" || continue
 	i=$((i + 1))
 	name=$(basename "$ko" .ko)
 	echo "wl: running KUnit suites of $name" >/dev/console
@@ -42,7 +52,7 @@ for ko in /guest/kunit/*.ko; do
 done
 
 for sh in /guest/tests/*.sh; do
-	[ -e "$sh" ] || continue
+	[ -e "$sh" ] && selected "$(basename "$sh" .sh)" || continue
 	i=$((i + 1))
 	name=$(basename "$sh" .sh)
 	echo "wl: running $name" >/dev/console

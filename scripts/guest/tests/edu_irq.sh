@@ -71,14 +71,35 @@ ktap_result shared_intx_lines_enabled_at_end lines_enabled
 edu_unload
 
 edu_load irq_mode=2
-ktap_result msi_vectors_are_edge sh -c 'dmesg | grep -q "MSI on IRQ .*(edge, exclusive)"'
+# The trigger type as the IRQ core has it, for the device's current vector.
+is_msi() { [ -e "/sys/bus/pci/devices/$1/msi_irqs/$(cat "/sys/bus/pci/devices/$1/irq")" ]; }
+is_level() { grep -q IRQD_LEVEL "$DBG/irq/irqs/$(cat "/sys/bus/pci/devices/$1/irq")"; }
+msi_edge() {
+	for d in $(edu_devices); do
+		is_msi "$d" && ! is_level "$d" || { ktap_diag "$d: not an edge MSI vector"; return 1; }
+	done
+}
+ktap_result msi_vectors_are_edge msi_edge
 raise_all 10000
 ktap_result msi_raises_all_delivered counts_match 10000
 edu_unload
 
 # MSI and INTx side by side.
 edu_load irq_mode=3
-ktap_result mixed_mode_has_msi_and_intx sh -c 'dmesg | grep -q "MSI on IRQ" && dmesg | grep -q "INTx on IRQ"'
+mixed() {
+	msi=0 intx=0
+	for d in $(edu_devices); do
+		if is_msi "$d"; then
+			! is_level "$d" || return 1
+			msi=$((msi + 1))
+		else
+			is_level "$d" || return 1
+			intx=$((intx + 1))
+		fi
+	done
+	[ $msi -gt 0 ] && [ $intx -gt 0 ] || { ktap_diag "$msi MSI, $intx INTx devices"; return 1; }
+}
+ktap_result mixed_mode_has_msi_and_intx mixed
 raise_all 5000
 ktap_result mixed_msi_intx_raises_all_delivered counts_match 5000
 edu_unload

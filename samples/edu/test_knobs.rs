@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `test` debugfs knob (module parameter `test_knobs=1`): steps the guest
+//! tests need to force an interleaving and read the line in the middle of it.
+//! Write one word:
+//!
+//! - `stop_loop`: stops the device's work loop, as a suspend or shutdown path
+//!   would, leaving the device bound.
+//! - `disable_all`, `enable_all`: switch every source of the loop.
+//! - `signal_and_schedule`: the filter answers "schedule" after it signalled (one
+//!   interrupt, which the library must count once).
+//! - `raise_nowait`: raises one interrupt and returns once the top half counted
+//!   it, without waiting for the acknowledgement.
+//! - `disable_masked`, `detach_masked`, `stop_masked` (plain source, level line):
+//!   holding the loop's gate so the action cannot run, raise one interrupt, wait
+//!   until the top half masked the line, then disable the source, remove it from
+//!   its loop, or stop the loop (from a helper thread, released once the stop
+//!   began), and return.
+//! - `attach`: adds the source back to its loop after `detach_masked`.
+//! - `hold_top_half` (plain source, exclusive level line; needs the library's
+//!   hook points): raises one interrupt, parks its top half between its two
+//!   steps, makes the loop run a pass and returns with the top half still parked;
+//!   `release_top_half` lets it go on.
+//! - `storm_on`: interrupts are no longer acknowledged and one is raised, so the
+//!   device keeps its line asserted; `storm_off` acknowledges it again.
+
+use super::{
+    read_word, regs,
+    workloop::{
+        hooks::{self, Point},
+        AsEventSource, EventSource, InterruptControl, InterruptEventSource,
+    },
+    EduEngine, EduIrq, IRQ_TEST,
+};
+use kernel::{
+    io::Io,
+    prelude::*,
+    sync::{
+        atomic::{Relaxed, Release},
+        Arc,
+    },
+    time::{delay::fsleep, Delta},
+    uaccess::UserSliceReader,
+};
+
+/// How long a step waits for the device or the loop.
+const STEP_MS: u32 = 1000;
+
+/// The knob's state: the device and its interrupt source.
+pub(crate) struct TestKnob {
+    engine: Arc<EduEngine>,
+    src: Arc<dyn EventSource>,
+    ctl: InterruptControl<EduIrq>,
+}
+
+impl TestKnob {
+    pub(crate) fn new(engine: &Arc<EduEngine>, irq: &InterruptEventSource<'_, EduIrq>) -> Self {
+        Self {
+            engine: engine.clone(),
+            src: irq.event_source(),
+            ctl: irq.control(),
+        }
+    }
+
+    /// Raises one test interrupt without waiting for its acknowledgement.
+    fn raise(&self) -> Result {
+        self.engine
+            .bar
+            .try_access_with(|bar| bar.write32(IRQ_TEST, regs::IRQ_RAISE))
+            .ok_or(ENODEV)?;
+        self.engine.counters.raised.add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Raises one interrupt and waits until the top half counted it.
+    fn raise_nowait(&self) -> Result {
+        let stats = self.src.base().stats();
+        let before = stats.events.load(Relaxed);
+        self.raise()?;
+        wait_for(|| stats.events.load(Relaxed) != before)
+    }
+
+    /// Holding the gate: raise, wait for the top half's auto-disable, then `then`.
+    fn masked_then(&self, then: impl FnOnce(&Self) -> Result) -> Result {
+        let stats = self.src.base().stats();
+        self.engine.work_loop.run_action(|_gate| {
+            let before = stats.auto_disable_cycles.load(Relaxed);
+            self.raise()?;
+            wait_for(|| stats.auto_disable_cycles.load(Relaxed) != before)?;
+            then(self)
+        })?
+    }
+
+    /// `stop_masked`: the stop runs in a helper thread, which the gate holds up
+    /// until the loop is marked stopping; then waits for the stop to finish.
+    fn stop_masked(&self) -> Result {
+        self.masked_then(|t| {
+            let engine = t.engine.clone();
+            kernel::workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+                let _ = engine.work_loop.stop();
+            })?;
+            wait_for(|| t.engine.work_loop.is_stopping())
+        })?;
+        // A second stop returns once the first has finished.
+        self.engine.work_loop.stop()
+    }
+
+    /// `hold_top_half`: see the module documentation.
+    fn hold_top_half(&self) -> Result {
+        if !hooks::ENABLED {
+            return Err(ENOTSUPP);
+        }
+        let lp = &self.engine.work_loop;
+        hooks::arm(Point::TopHalfSchedule, None);
+        let held = self.raise().and_then(|()| {
+            if !hooks::wait_parked(Point::TopHalfSchedule, STEP_MS) {
+                return Err(ETIMEDOUT);
+            }
+            let passes = lp.stats().passes.load(Relaxed);
+            lp.signal_work_available();
+            wait_for(|| lp.stats().passes.load(Relaxed) != passes)
+        });
+        if held.is_err() {
+            hooks::release(Point::TopHalfSchedule);
+        }
+        held
+    }
+
+    fn storm(&self, on: bool) -> Result {
+        self.engine.skip_ack.store(on, Release);
+        if on {
+            return self.raise();
+        }
+        self.engine
+            .bar
+            .try_access_with(|bar| bar.write32(IRQ_TEST, regs::IRQ_ACK))
+            .ok_or(ENODEV)
+    }
+}
+
+/// Waits up to `STEP_MS` for `cond`.
+fn wait_for(cond: impl Fn() -> bool) -> Result {
+    for _ in 0..STEP_MS {
+        if cond() {
+            return Ok(());
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    if cond() {
+        Ok(())
+    } else {
+        Err(ETIMEDOUT)
+    }
+}
+
+pub(crate) fn write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 32];
+    let lp = &t.engine.work_loop;
+    match read_word(reader, &mut buf)? {
+        "stop_loop" => lp.stop(),
+        "disable_all" => lp.disable_all_event_sources(),
+        "enable_all" => lp.enable_all_event_sources(),
+        "signal_and_schedule" => {
+            t.engine.signal_and_schedule.store(true, Release);
+            Ok(())
+        }
+        "raise_nowait" => t.raise_nowait(),
+        "disable_masked" => t.masked_then(|t| t.ctl.disable()),
+        "detach_masked" => t.masked_then(|t| lp.remove_event_source(&t.src)),
+        "stop_masked" => t.stop_masked(),
+        "attach" => lp.add_event_source(&t.src),
+        "hold_top_half" => t.hold_top_half(),
+        "release_top_half" => {
+            hooks::release(Point::TopHalfSchedule);
+            Ok(())
+        }
+        "storm_on" => t.storm(true),
+        "storm_off" => t.storm(false),
+        _ => Err(EINVAL),
+    }
+}
