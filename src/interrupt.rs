@@ -629,6 +629,9 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
                 }? Error),
                 GFP_KERNEL,
             )?;
+            // SAFETY: `request` is the vector of a bound device: it stays allocated
+            // while the binding lasts (`'a`).
+            unsafe { sys::prepare_level_line(request.irq()) };
             let flags = if shared {
                 Flags::SHARED
             } else {
@@ -642,7 +645,8 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
                 _bound: PhantomData,
                 _: {
                     if core.is_level() {
-                        // Auto-disable must mask at once, as `IRQF_ONESHOT` does.
+                        // Auto-disable must mask at once, as `IRQF_ONESHOT` does (set
+                        // before the request already where the trigger was known).
                         core.line.set_disable_unlazy();
                     }
                 },

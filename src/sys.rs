@@ -380,6 +380,32 @@ pub(crate) struct IrqLine {
     irq: u32,
 }
 
+/// Before `request_irq`: if the allocated vector `irq` is level-triggered, makes
+/// its disables mask at once (see [`IrqLine::set_disable_unlazy`]), so that not
+/// even the first top half, which may run before `request_irq` returns on a
+/// shared line, does a lazy auto-disable. The flag is the descriptor's: the
+/// line's other users get it too, until its last action is freed.
+///
+/// # Safety
+///
+/// `irq` must be an allocated vector (its descriptor exists) for the whole call.
+pub(crate) unsafe fn prepare_level_line(irq: u32) {
+    // SAFETY: By the caller, the descriptor of `irq`, and its `irq_data`, exist.
+    let data = unsafe { bindings::irq_get_irq_data(irq) };
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: `data` is the live `irq_data` of `irq`; `common` always points to the
+    // descriptor's `irq_common_data`.
+    let state = unsafe { (*(*data).common).state_use_accessors };
+    if state & bindings::IRQD_LEVEL != 0 {
+        // CAST: A flag bit of `enum irq_settings`, which fits in `unsigned long`.
+        let unlazy = bindings::IRQ_DISABLE_UNLAZY as kernel::ffi::c_ulong;
+        // SAFETY: The descriptor exists (caller); `irq_modify_status` takes its lock.
+        unsafe { bindings::irq_modify_status(irq, 0, unlazy) };
+    }
+}
+
 impl IrqLine {
     /// Wraps an IRQ number obtained from a `kernel::irq::IrqRequest`.
     ///

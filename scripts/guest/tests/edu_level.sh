@@ -63,6 +63,8 @@ alone_and_level() {
 	for d in "$A" "$B"; do
 		irq=$(irq_of "$d")
 		grep -q IRQD_LEVEL "$DBG/irq/irqs/$irq" || { ktap_diag "IRQ $irq not level"; return 1; }
+		# Auto-disable masks at once (set before request_irq).
+		grep -q _IRQ_DISABLE_UNLAZY "$DBG/irq/irqs/$irq" || { ktap_diag "IRQ $irq: lazy disable"; return 1; }
 		users=$(grep "^ *$irq:" /proc/interrupts | sed 's/.*-fasteoi *//')
 		[ "$users" = edu ] || { ktap_diag "IRQ $irq users: $users"; return 1; }
 	done

@@ -5,7 +5,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 9
+ktap_plan 11
 
 # refused PARAM=VALUE WORD: insmod fails, the log names the parameter and WORD.
 refused() {
@@ -28,5 +28,7 @@ ktap_result params_test_knobs_2_refused refused test_knobs=2 "use 0 or 1"
 ktap_result params_dma_bits_0_refused refused dma_bits=0 "24..=64"
 ktap_result params_dma_bits_65_refused refused dma_bits=65 "24..=64"
 ktap_result params_dma_bits_20_refused refused dma_bits=20 "24..=64"
+ktap_result params_intx_exclusive_2_refused refused intx_exclusive=2 "use 0 (shared) or 1"
+ktap_result params_storm_per_sec_too_big_refused refused storm_per_sec=20000000 "up to 10000000"
 ktap_result params_good_values_load sh -c '. /guest/tests/edu_common.inc; edu_load dma_bits=32 && edu_unload'
 ktap_finish
