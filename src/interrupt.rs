@@ -62,15 +62,12 @@
 //!   interrupt.
 
 use super::{
-    event_source::{
-        deliver_counted, detach_on_drop, AsEventSource, Counter, EventSource, SourceBase,
-        Timestamps,
-    },
+    counting::{deliver_counted, Counter, Timestamps},
     filter::{FilterContext, FilterResult},
     hooks::{self, Point},
     stats::{bump, SourceStats},
     sys::{self, IrqLine},
-    work_loop::Gate,
+    work_loop::{detach_on_drop, AsEventSource, EventSource, Gate, SourceBase},
     SourceOptions,
 };
 use core::marker::PhantomData;
@@ -473,7 +470,14 @@ impl<T: InterruptHandler> IntCore<T> {
         if !self.shared {
             self.line.enable();
         }
-        self.base.signal_work_available();
+        // A pass only if there is something for it: interrupts counted while held
+        // (each woke the loop, which skipped them), or an auto-disable to give back.
+        // The barrier orders the enable before the look: an interrupt this look
+        // misses is counted later, and its own wake-up finds the source enabled.
+        kernel::sync::barrier::smp_mb();
+        if self.counter.pending() != 0 || self.auto_masked.load(Acquire) != 0 {
+            self.base.signal_work_available();
+        }
     }
 
     /// The driver's current disable count.

@@ -11,9 +11,9 @@
 //! work loop.
 
 use super::{
-    event_source::{deliver_counted, AsEventSource, Counter, EventSource, SourceBase, Timestamps},
+    counting::{deliver_counted, Counter, Timestamps},
     stats::SourceStats,
-    work_loop::Gate,
+    work_loop::{AsEventSource, EventSource, Gate, SourceBase},
     SourceOptions,
 };
 use kernel::{prelude::*, str::CStr, sync::Arc};
@@ -153,6 +153,6 @@ impl<T: SoftwareAction> AsEventSource for SoftwareEventSource<T> {
 
 impl<T: SoftwareAction> Drop for SoftwareEventSource<T> {
     fn drop(&mut self) {
-        super::event_source::detach_on_drop(&self.core);
+        super::work_loop::detach_on_drop(&self.core);
     }
 }

@@ -12,10 +12,9 @@
 //! returned.
 
 use super::{
-    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
     stats::{bump, SourceStats},
     sys,
-    work_loop::{Gate, LoopInner},
+    work_loop::{detach_on_drop, AsEventSource, EventSource, Gate, LoopInner, SourceBase},
 };
 use kernel::{
     impl_has_hr_timer, new_mutex,

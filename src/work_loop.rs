@@ -11,13 +11,31 @@
 //! the gate held, driver state touched only from actions and from
 //! [`WorkLoop::run_action`] needs no lock of its own.
 //!
+//! # Event sources
+//!
+//! An event source is IOKit's `IOEventSource`: something that can tell the loop
+//! "there is work for me" from any context (hard IRQ included), and whose
+//! [`EventSource::check_for_work`] the loop thread calls, holding the gate, to
+//! run the source's action. The trait is defined here, with the [`SourceBase`]
+//! every source embeds (name, enable state, loop membership, statistics),
+//! because a loop and its sources refer to each other; the library's sources
+//! ([`InterruptEventSource`], [`SoftwareEventSource`], [`TimerEventSource`],
+//! [`CommandGate`]) live in files of their own above this one, the counting
+//! they share in `counting.rs`, the gate below it in `gate.rs`.
+//!
+//! [`InterruptEventSource`]: super::InterruptEventSource
+//! [`SoftwareEventSource`]: super::SoftwareEventSource
+//! [`TimerEventSource`]: super::TimerEventSource
+//! [`CommandGate`]: super::CommandGate
+//!
 //! # The gate
 //!
-//! The gate is a recursive, sleepable lock with an owner and a depth. The loop
-//! thread holds it while it runs actions; any other thread in process context
-//! takes it with [`WorkLoop::run_action`] to run a closure "on the loop".
-//! Re-entering from the owner only bumps the depth. [`Gate::sleep`] releases
-//! every recursion level while it sleeps and restores the depth on wake.
+//! The gate (a [`GateLock`], see [`super::gate`]) is a recursive, sleepable lock
+//! with an owner and a depth. The loop thread holds it while it runs actions;
+//! any other thread in process context takes it with [`WorkLoop::run_action`] to
+//! run a closure "on the loop". Re-entering from the owner only bumps the depth.
+//! [`Gate::sleep`] releases every recursion level while it sleeps and restores
+//! the depth on wake.
 //!
 //! # Signalling without lost wake-ups
 //!
@@ -39,26 +57,295 @@
 //! When it returns no action of this loop can run again.
 
 use super::{
-    event_source::{AsEventSource, EventSource},
+    gate::{GateLock, SleepResult},
     hooks::{self, Point},
-    stats::{bump, LoopStats},
+    stats::{bump, LoopStats, SourceStats},
     sys::{self, KThread},
     Priority,
 };
-use core::{cell::UnsafeCell, ffi::c_void, marker::PhantomData};
+use core::{cell::UnsafeCell, ffi::c_void, fmt, marker::PhantomData};
 use kernel::{
     debugfs::{Dir, File},
     ffi::c_int,
-    new_condvar,
     prelude::*,
     str::{CStr, CString},
     sync::{
         atomic::{Acquire, Atomic, AtomicFlag, Full, Relaxed, Release},
-        new_mutex, Arc, ArcBorrow, CondVar, CondVarTimeoutResult, Mutex,
+        new_mutex, Arc, ArcBorrow, Mutex,
     },
-    time::{msecs_to_jiffies, Delta},
+    time::Delta,
     workqueue,
 };
+
+/// What the work loop needs from an event source.
+///
+/// Implemented by the cores of the library's sources; a driver normally uses
+/// those and does not implement this trait. It is public so that new kinds of
+/// sources can be written the way IOKit subclasses `IOEventSource`.
+pub trait EventSource: Send + Sync {
+    /// The source's common state.
+    fn base(&self) -> &SourceBase;
+
+    /// Runs the source's pending work, if any.
+    ///
+    /// Called only by the loop's thread, holding the loop's gate, while the source
+    /// is attached. Returns `true` to ask for another pass before the thread sleeps.
+    fn check_for_work(&self, gate: &Gate<'_>) -> bool;
+
+    /// Lets the action run again and delivers what was held. Process context.
+    ///
+    /// The default sets the enable flag; sources with more state (an IRQ line, a
+    /// gate's waiters) override it. [`WorkLoop::enable_all_event_sources`] calls it.
+    ///
+    fn enable(&self) -> Result {
+        self.base().set_enabled(true);
+        self.base().signal_work_available();
+        Ok(())
+    }
+
+    /// Holds the action until [`EventSource::enable`]. Process context.
+    fn disable(&self) -> Result {
+        self.base().set_enabled(false);
+        Ok(())
+    }
+
+    /// Called by `stop` before it detaches the source; the source must not run its
+    /// action again. The default disables it.
+    fn loop_stopping(&self) {
+        // The only failure is a source being torn down, which is disabled for good.
+        let _ = self.disable();
+    }
+
+    /// Called after the source was attached to a loop (process context, not
+    /// holding the gate). The default does nothing.
+    fn attached(&self) {}
+
+    /// Called when the source was detached (removed, or its loop stopped), holding
+    /// the old loop's gate: nothing may stay armed that would fire for no loop.
+    /// The default does nothing.
+    fn detached(&self) {}
+}
+
+/// Something that is, or owns, an event source and can be attached to a loop.
+pub trait AsEventSource {
+    /// The source to attach.
+    fn event_source(&self) -> Arc<dyn EventSource>;
+}
+
+/// A source kept by reference (from [`AsEventSource::event_source`]), to be
+/// removed and added again by code that does not own the source object.
+impl AsEventSource for Arc<dyn EventSource> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.clone()
+    }
+}
+
+/// State shared by every event source: name, enable flag, loop membership, statistics.
+///
+/// # Invariants
+///
+/// A non-null `loop_ptr` points to the [`LoopInner`] whose reference `current`
+/// holds. Readers dereference it only inside an RCU read-side section (hard IRQ
+/// is one), and a reference taken out of `current` at a detach is dropped only
+/// after a grace period if it is the last ([`RetiredLoop`]), so a signaller that
+/// loaded the pointer before the detach finds the loop alive.
+#[pin_data]
+pub struct SourceBase {
+    name: CString,
+    enabled: AtomicFlag,
+    attached: AtomicFlag,
+    loop_ptr: Atomic<*mut LoopInner>,
+    /// The loop the source is attached to.
+    #[pin]
+    current: Mutex<Option<Arc<LoopInner>>>,
+    pub(crate) stats: Arc<SourceStats>,
+    /// `<loop>/<source>/{stats,histogram}` in debugfs while attached to a loop that
+    /// has a debugfs directory.
+    #[pin]
+    files: Mutex<Option<SourceFiles>>,
+}
+
+/// The debugfs entries of an attached source. Field order: files before their
+/// directory.
+struct SourceFiles {
+    _stats: Pin<KBox<File<StatsView>>>,
+    _histogram: Pin<KBox<File<HistogramView>>>,
+    _dir: Dir,
+}
+
+/// Text view of a source's statistics for debugfs.
+struct StatsView(Arc<SourceStats>);
+
+impl fmt::Debug for StatsView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", &*self.0)
+    }
+}
+
+/// Text view of a source's latency histogram for debugfs.
+struct HistogramView(Arc<SourceStats>);
+
+impl fmt::Debug for HistogramView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.latency.write_histogram(f)
+    }
+}
+
+impl SourceBase {
+    /// Creates the base of a source named `name`, initially enabled or not.
+    pub(crate) fn new(name: &CStr, enabled: bool) -> Result<impl PinInit<Self, Error>> {
+        let name = name.to_cstring()?;
+        let stats = Arc::new(SourceStats::new(), GFP_KERNEL)?;
+        Ok(try_pin_init!(Self {
+            name,
+            enabled: AtomicFlag::new(enabled),
+            attached: AtomicFlag::new(false),
+            loop_ptr: Atomic::new(core::ptr::null_mut()),
+            current <- new_mutex!(None),
+            stats,
+            files <- new_mutex!(None),
+        }? Error))
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &CStr {
+        &self.name
+    }
+
+    /// Whether the source is enabled (its action may run).
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Acquire)
+    }
+
+    /// Sets the enable flag. The caller signals the loop if work may be pending.
+    #[inline]
+    pub(crate) fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Release);
+    }
+
+    /// Whether the source is attached to a loop now.
+    #[inline]
+    pub fn is_attached(&self) -> bool {
+        self.attached.load(Acquire)
+    }
+
+    /// Tells the source's loop that there is work. Any context, hard IRQ included.
+    ///
+    /// Does nothing while the source is not attached (a signaller racing with the
+    /// detach may still give the old loop one spurious pass).
+    #[inline]
+    pub fn signal_work_available(&self) {
+        let _rcu = kernel::sync::rcu::read_lock();
+        let lp = self.loop_ptr.load(Acquire);
+        if !lp.is_null() {
+            // SAFETY: By the type invariant `lp` stays valid inside this RCU
+            // read-side section.
+            unsafe { (*lp).signal_work_available() };
+        }
+    }
+
+    /// The loop this source is attached to, if any.
+    pub(crate) fn work_loop(&self) -> Option<Arc<LoopInner>> {
+        self.current.lock().clone()
+    }
+
+    /// [`SourceBase::signal_work_available`] for a caller that is an RCU read-side
+    /// section already: hard IRQ (a top half, an hrtimer callback), or a handler
+    /// forced into a thread (`threadirqs`, PREEMPT_RT), which runs with bottom
+    /// halves disabled.
+    #[inline]
+    pub(crate) fn signal_work_available_in_irq(&self) {
+        let lp = self.loop_ptr.load(Acquire);
+        if !lp.is_null() {
+            // SAFETY: By the type invariant `lp` stays valid inside an RCU read-side
+            // section; hard IRQ is one (the caller's promise).
+            unsafe { (*lp).signal_work_available() };
+        }
+    }
+
+    /// Records membership in `lp`. Called by the loop, holding its gate.
+    pub(crate) fn attach(&self, lp: &Arc<LoopInner>) -> Result {
+        let mut current = self.current.lock();
+        if self.attached.load(Acquire) || current.is_some() {
+            return Err(EBUSY);
+        }
+        // INVARIANT: `current` holds `lp` until the detach.
+        *current = Some(lp.clone());
+        self.loop_ptr.store(Arc::as_ptr(lp).cast_mut(), Release);
+        self.attached.store(true, Release);
+        drop(current);
+        if let Some(parent) = &lp.debugfs {
+            // Statistics are best effort: a failure here does not fail the attach.
+            let dir = parent.subdir(&self.name);
+            let stats = KBox::pin_init(
+                dir.read_only_file(c"stats", StatsView(self.stats.clone())),
+                GFP_KERNEL,
+            );
+            let histogram = KBox::pin_init(
+                dir.read_only_file(c"histogram", HistogramView(self.stats.clone())),
+                GFP_KERNEL,
+            );
+            if let (Ok(stats), Ok(histogram)) = (stats, histogram) {
+                *self.files.lock() = Some(SourceFiles {
+                    _stats: stats,
+                    _histogram: histogram,
+                    _dir: dir,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends membership. Called by the loop, holding its gate. The loop's reference
+    /// is handed back to be dropped outside the gate.
+    pub(crate) fn detach(&self) -> RetiredLoop {
+        let old = {
+            let mut current = self.current.lock();
+            self.attached.store(false, Release);
+            // A signal from now on wakes no loop; one that loaded the pointer before
+            // this store is inside an RCU read-side section (see `RetiredLoop`).
+            self.loop_ptr.store(core::ptr::null_mut(), Release);
+            current.take()
+        };
+        drop(self.files.lock().take());
+        RetiredLoop(old)
+    }
+
+    /// Statistics of this source.
+    pub fn stats(&self) -> &SourceStats {
+        &self.stats
+    }
+}
+
+/// A source's reference to the loop it was detached from. Dropping it releases the
+/// reference; if it is the last one, only after an RCU grace period, so that a
+/// signaller that loaded the loop pointer before the detach is done with it.
+/// Process context.
+#[must_use]
+pub(crate) struct RetiredLoop(Option<Arc<LoopInner>>);
+
+impl Drop for RetiredLoop {
+    fn drop(&mut self) {
+        if let Some(lp) = self.0.take() {
+            if let Some(last) = Arc::into_unique_or_drop(lp) {
+                super::sys::synchronize_rcu();
+                drop(last);
+            }
+        }
+    }
+}
+
+/// Detaches `src` from its loop, if any, waiting for a running action. Used by
+/// the sources' `Drop`. Process context.
+pub(crate) fn detach_on_drop(src: &Arc<impl EventSource + 'static>) {
+    let Some(lp) = src.base().work_loop() else {
+        return;
+    };
+    let dyn_src: Arc<dyn EventSource> = src.clone();
+    // ENOENT: the loop detached it meanwhile (it stopped); nothing left to do.
+    let _ = LoopInner::remove_source_arc(&lp, &dyn_src);
+}
 
 /// How a work loop's thread is created.
 pub struct LoopOptions {
@@ -82,114 +369,12 @@ impl Default for LoopOptions {
     }
 }
 
-/// `LoopInner::gate_owner` of a gate being handed to the oldest queued task
-/// (never a task pointer).
-const HANDOFF: usize = 1;
-
-/// Result of a [`Gate::sleep`] that did not fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SleepResult {
-    /// Woken by [`Gate::wakeup`] (or [`CommandGate::command_wakeup`]).
-    ///
-    /// [`CommandGate::command_wakeup`]: super::CommandGate::command_wakeup
-    Woken,
-    /// The timeout passed first.
-    TimedOut,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum SleeperState {
-    Waiting,
-    Woken,
-    Aborted,
-    /// Timed out or signalled, on its way back into the gate: no wake-up is
-    /// given to it any more (a one-thread wake-up goes to the next sleeper).
-    Leaving,
-}
-
-struct Sleeper {
-    id: u64,
-    event: usize,
-    /// The sleeping task.
-    task: usize,
-    /// The command gate the sleeper is innermost in (0: none), which a
-    /// command gate's wake-up must match.
-    tag: usize,
-    /// Innermost [`ScopeFrame`] of the sleeper (0: none); its frames stay alive
-    /// while it is listed, since it is still inside `LoopInner::sleep`.
-    scope: usize,
-    state: SleeperState,
-}
-
-/// Gate state that only matters when someone waits, protected by `LoopInner::gate`
-/// (the mutex of the gate's condition variable). Ownership itself is the atomic
-/// `LoopInner::gate_owner`, so an uncontended close/open takes no lock.
-struct GateState {
-    next_sleeper: u64,
-    sleepers: KVec<Sleeper>,
-    /// Tickets of tasks queued for the gate (FIFO hand-off): the next one to
-    /// give out, and the one whose turn it is.
-    next_ticket: u64,
-    serving: u64,
-    /// Set by `stop`: no sleeper registers any more.
-    closed: bool,
-}
-
-/// One command gate the gate holder is inside: a frame on the holder's stack,
-/// linked to the frame of the command gate it was entered from.
-///
-/// A sleeper records its innermost frame, so closing a command gate finds every
-/// sleeper inside it, whichever call it slept with, and a sleeper inside a closed
-/// command gate is refused under the same mutex the close aborts under.
-pub(crate) struct ScopeFrame {
-    /// Identity of the command gate.
-    tag: usize,
-    /// The command gate's "closed" flag.
-    closed: *const AtomicFlag,
-    /// The enclosing frame (0: none).
-    parent: usize,
-}
-
-/// Whether any frame of the chain starting at `frame` satisfies `pred`.
-///
-/// # Safety
-///
-/// Every frame of the chain must be alive: it belongs to the gate holder (while it
-/// holds the gate) or to a listed sleeper (see [`Sleeper::scope`]).
-unsafe fn chain_any(mut frame: usize, pred: impl Fn(&ScopeFrame) -> bool) -> bool {
-    while frame != 0 {
-        // SAFETY: Alive by the function's safety requirement.
-        let f = unsafe { &*(frame as *const ScopeFrame) };
-        if pred(f) {
-            return true;
-        }
-        frame = f.parent;
-    }
-    false
-}
-
-impl ScopeFrame {
-    fn is_closed(&self) -> bool {
-        // SAFETY: `closed` is a field of the command gate the frame's owner is inside,
-        // which outlives the frame.
-        unsafe { (*self.closed).load(Acquire) }
-    }
-}
-
 /// The shared state of a work loop. Event sources hold references to it.
 ///
 /// # Invariants
 ///
-/// - `gate_owner` is the task holding the gate (0: free). It is set from 0 only by a
-///   compare-exchange of the acquiring task and cleared only by the owner, so a task
-///   that reads its own id there holds the gate. `gate_depth` is written only by the
-///   owner.
-/// - A task waiting for the gate increments `gate_waiters` (full ordering) before it
-///   tries the compare-exchange, and a releasing owner clears `gate_owner` (full
-///   ordering) before it reads `gate_waiters`: either the waiter sees the gate free,
-///   or the owner sees the waiter and notifies it under the mutex.
-/// - While the thread runs, the `WorkLoop` that created it holds a reference to
-///   this value, so the thread's pointer to it stays valid (see [`WorkLoop::stop`]).
+/// While the thread runs, the `WorkLoop` that created it holds a reference to
+/// this value, so the thread's pointer to it stays valid (see [`WorkLoop::stop`]).
 #[pin_data]
 pub struct LoopInner {
     name: CString,
@@ -204,31 +389,14 @@ pub struct LoopInner {
     stopped: AtomicFlag,
     /// Thread identity for `on_thread`, 0 once stopped.
     thread_id: Atomic<usize>,
-    gate_owner: Atomic<usize>,
-    gate_depth: Atomic<u32>,
-    gate_waiters: Atomic<u32>,
-    /// Set by `stop`: new entries are refused.
-    gate_closed: AtomicFlag,
-    /// Innermost [`ScopeFrame`] of the gate holder (0: none). Written only by the
-    /// holder.
-    scope: Atomic<usize>,
     /// Address of the source whose `check_for_work` the loop thread runs (0: none).
     running: Atomic<usize>,
     /// Set when the running source was removed while its action slept in the gate:
     /// its further sleeps fail at once. Cleared by the loop thread.
     running_removed: AtomicFlag,
+    /// The lock every action runs under.
     #[pin]
-    gate: Mutex<GateState>,
-    #[pin]
-    gate_cv: CondVar,
-    /// Where gate sleepers wait (apart from gate waiters, so that releasing the
-    /// gate does not wake every sleeper, nor a wake-up every waiter).
-    #[pin]
-    sleep_cv: CondVar,
-    /// The gate as lockdep sees it: taken at depth 0 -> 1, released at 1 -> 0
-    /// and around a sleep.
-    #[pin]
-    lockdep: sys::GateLockdep,
+    pub(crate) gate: GateLock,
     /// The attached sources, in order. Only accessed holding the gate.
     sources: UnsafeCell<KVec<Arc<dyn EventSource>>>,
     /// Sources removed while a pass may be walking the list: dropped by the loop
@@ -262,25 +430,11 @@ impl LoopInner {
             started: AtomicFlag::new(false),
             stopped: AtomicFlag::new(false),
             thread_id: Atomic::new(0),
-            gate_owner: Atomic::new(0),
-            gate_depth: Atomic::new(0),
-            gate_waiters: Atomic::new(0),
-            gate_closed: AtomicFlag::new(false),
-            scope: Atomic::new(0),
             running: Atomic::new(0),
             running_removed: AtomicFlag::new(false),
-            gate <- new_mutex!(GateState {
-                next_sleeper: 1,
-                sleepers: KVec::new(),
-                next_ticket: 0,
-                serving: 0,
-                closed: false,
-            }),
-            gate_cv <- new_condvar!(),
-            sleep_cv <- new_condvar!(),
-            // SAFETY: `name` is a field of the same value: it outlives `lockdep`,
-            // and its buffer does not move.
-            lockdep <- unsafe { sys::GateLockdep::new(name.as_char_ptr()) },
+            // SAFETY: `name` is a field of the same value: it outlives the gate's
+            // lockdep map, and its buffer does not move.
+            gate <- unsafe { GateLock::new(name.as_char_ptr()) },
             sources: UnsafeCell::new(KVec::new()),
             graveyard: UnsafeCell::new(KVec::new()),
             source_count: Atomic::new(0),
@@ -307,7 +461,7 @@ impl LoopInner {
 
     /// Whether the calling task holds the gate.
     pub fn in_gate(&self) -> bool {
-        self.gate_owner.load(Relaxed) == sys::current_task_id()
+        self.gate.owner() == sys::current_task_id()
     }
 
     /// Whether the caller is the loop's own thread.
@@ -325,89 +479,11 @@ impl LoopInner {
     /// have registered.
     #[allow(dead_code)]
     pub(crate) fn sleeper_count(&self) -> usize {
-        self.gate.lock().sleepers.len()
+        self.gate.sleeper_count()
     }
 
     fn is_stopping(&self) -> bool {
         self.stopping.load(Acquire)
-    }
-
-    /// Tries to become the owner of a free gate.
-    #[inline]
-    fn try_acquire(&self, me: usize) -> bool {
-        if self.gate_owner.cmpxchg(0, me, Full).is_ok() {
-            self.gate_depth.store(1, Relaxed);
-            self.scope.store(0, Relaxed);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Takes the gate for a task that found it taken, in FIFO order: the task
-    /// draws a ticket and takes the gate when it is its turn and the gate is free
-    /// or was handed to it (`HANDOFF`, see `release_gate`). Once the gate is
-    /// closed tickets no longer matter: with `bail_if_closed` the task gives up
-    /// (`false`), otherwise (a sleeper coming back, `stop`) it takes the gate as
-    /// soon as it is free.
-    fn acquire_queued(&self, me: usize, bail_if_closed: bool) -> bool {
-        let mut st = self.gate.lock();
-        self.gate_waiters.fetch_add(1, Full);
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        let got = loop {
-            let closed = self.gate_closed.load(Acquire);
-            if closed && bail_if_closed {
-                // A hand-off to this task would never be taken: undo it.
-                let _ = self.gate_owner.cmpxchg(HANDOFF, 0, Full);
-                break false;
-            }
-            if (closed || st.serving == ticket)
-                && (self.gate_owner.cmpxchg(0, me, Full).is_ok()
-                    || self.gate_owner.cmpxchg(HANDOFF, me, Full).is_ok())
-            {
-                break true;
-            }
-            self.gate_cv.wait(&mut st);
-        };
-        if st.serving == ticket {
-            st.serving += 1;
-        }
-        self.gate_waiters.fetch_sub(1, Full);
-        drop(st);
-        if !got {
-            self.gate_cv.notify_all();
-        }
-        got
-    }
-
-    /// Gives the gate up (the owner, at depth 0). With tasks queued for it, the
-    /// gate is handed to the oldest: marked `HANDOFF`, which no fast-path entrant
-    /// can take, so a releaser that comes straight back (the loop thread starting
-    /// its next pass) queues behind them.
-    fn release_gate(&self) {
-        // Full ordering: pairs with a waiter's increment of `gate_waiters`.
-        self.gate_owner.xchg(0, Full);
-        if self.gate_waiters.load(Relaxed) != 0 {
-            // Taking the mutex orders this notify after a waiter's check.
-            let st = self.gate.lock();
-            if st.serving != st.next_ticket && !self.gate_closed.load(Acquire) {
-                let _ = self.gate_owner.cmpxchg(0, HANDOFF, Full);
-            }
-            drop(st);
-            self.gate_cv.notify_all();
-        }
-    }
-
-    /// Waits on the condition variable until `cond` holds. `cond` runs with the
-    /// mutex held, while counted as a gate waiter (see the type invariants).
-    fn wait_as_gate_waiter(&self, mut cond: impl FnMut(&mut GateState) -> bool) {
-        let mut st = self.gate.lock();
-        self.gate_waiters.fetch_add(1, Full);
-        while !cond(&mut st) {
-            self.gate_cv.wait(&mut st);
-        }
-        self.gate_waiters.fetch_sub(1, Full);
     }
 
     /// Takes the gate (recursively). Process context; may sleep.
@@ -432,68 +508,23 @@ impl LoopInner {
             return Err(EPERM);
         }
         let me = sys::current_task_id();
-        if this.gate_owner.load(Relaxed) != me {
+        if this.gate.owner() != me {
             // Entering may wait, and leaving may take a mutex: never atomic.
             kernel::task::might_sleep();
         }
         Self::enter_gate(this, me, wait)
     }
 
-    /// Takes the gate as task `me` (`sys::current_task_id()`, which the loop thread
-    /// caches), waiting for it if `wait`.
     /// Takes the gate as task `me`: the caller's own id, in process context (the
     /// loop thread for its passes, or `enter_gate_checked`).
     fn enter_gate(this: ArcBorrow<'_, Self>, me: usize, wait: bool) -> Result<Gate<'_>> {
-        if this.gate_owner.load(Relaxed) == me {
-            this.gate_depth.fetch_add(1, Relaxed);
-            return Ok(Gate::new(this));
-        }
-        if this.gate_closed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        hooks::point(Point::EnterAfterClosedCheck);
-        if wait {
-            // Announced before waiting, as for any lock, so that lockdep sees a
-            // dependency even when the wait does not happen this time.
-            this.lockdep.acquire(false);
-        }
-        if !this.try_acquire(me) {
-            if !wait {
-                return Err(EBUSY);
-            }
-            if this.acquire_queued(me, true) {
-                this.gate_depth.store(1, Relaxed);
-                this.scope.store(0, Relaxed);
-            } else {
-                // Woken because the loop stopped.
-                this.lockdep.release();
-                return Err(ENODEV);
-            }
-        } else if !wait {
-            this.lockdep.acquire(true);
-        }
-        let gate = Gate::new(this);
-        hooks::point(Point::EnterAfterAcquire);
-        if this.gate_closed.load(Acquire) {
-            // Lost the race with `stop`: `gate` is given back on drop.
-            return Err(ENODEV);
-        }
-        Ok(gate)
+        this.gate.enter(me, wait)?;
+        Ok(Gate::new(this))
     }
 
-    fn open_gate(&self) {
-        let depth = self.gate_depth.load(Relaxed) - 1;
-        self.gate_depth.store(depth, Relaxed);
-        if depth == 0 {
-            self.lockdep.release();
-            self.release_gate();
-        }
-    }
-
-    /// Sleeps on `event`, releasing the gate; see [`Gate::sleep`]. `ready` is
-    /// checked under the sleeper mutex before registering: if it holds the call
-    /// returns `Woken` at once, so a waker that makes it true and then calls
-    /// [`LoopInner::wakeup`] is never missed.
+    /// Sleeps on `event`, releasing the gate; see [`Gate::sleep`] and
+    /// [`GateLock::sleep`]. An action of a source removed while it slept in the
+    /// gate cannot sleep again (see `abort_running_action`).
     pub(crate) fn sleep(
         &self,
         event: usize,
@@ -501,180 +532,26 @@ impl LoopInner {
         ready: Option<&dyn Fn() -> bool>,
     ) -> Result<SleepResult> {
         let me = sys::current_task_id();
-        if self.gate_owner.load(Relaxed) != me {
-            return Err(EPERM);
-        }
-        let scope = self.scope.load(Relaxed);
-        hooks::point(Point::SleepBeforeRegister);
-        let mut st = self.gate.lock();
-        // Checked under the mutex `stop`, `CommandGate::close` and a removal abort
-        // under: a sleeper is either listed before they abort, or refused here.
-        // SAFETY: The chain is this task's own (it holds the gate).
-        if st.closed || unsafe { chain_any(scope, ScopeFrame::is_closed) } {
-            return Err(ENODEV);
-        }
-        if me == self.thread_id.load(Relaxed) && self.running_removed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        if ready.is_some_and(|r| r()) {
-            return Ok(SleepResult::Woken);
-        }
-        let id = st.next_sleeper;
-        st.next_sleeper += 1;
-        let tag = if scope == 0 {
-            0
-        } else {
-            // SAFETY: The chain is this task's own (it holds the gate).
-            unsafe { &*(scope as *const ScopeFrame) }.tag
-        };
-        st.sleepers.push(
-            Sleeper {
-                id,
-                event,
-                task: me,
-                tag,
-                scope,
-                state: SleeperState::Waiting,
-            },
-            GFP_KERNEL,
-        )?;
-        // Release every recursion level.
-        let depth = self.gate_depth.load(Relaxed);
-        self.gate_depth.store(0, Relaxed);
-        self.scope.store(0, Relaxed);
-        self.lockdep.release();
-        drop(st);
-        self.release_gate();
-        let mut st = self.gate.lock();
-
-        // CAST: Clamped to `0..=u32::MAX` milliseconds.
-        let mut jiffies =
-            timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
-        let outcome: Result<SleepResult> = loop {
-            let state = Self::sleeper_state(&st, id);
-            match state {
-                SleeperState::Woken => break Ok(SleepResult::Woken),
-                SleeperState::Aborted => break Err(ENODEV),
-                SleeperState::Waiting | SleeperState::Leaving => {}
-            }
-            let ended = match jiffies {
-                None => self
-                    .sleep_cv
-                    .wait_interruptible(&mut st)
-                    .then_some(Err(ERESTARTSYS)),
-                Some(j) => match self.sleep_cv.wait_interruptible_timeout(&mut st, j) {
-                    CondVarTimeoutResult::Timeout => Some(Ok(SleepResult::TimedOut)),
-                    CondVarTimeoutResult::Woken { jiffies: left } => {
-                        jiffies = Some(left);
-                        None
-                    }
-                    CondVarTimeoutResult::Signal { .. } => Some(Err(ERESTARTSYS)),
-                },
-            };
-            if let Some(result) = ended {
-                // Decided under the mutex the wakers mark under: a wake-up or abort
-                // that came first wins; otherwise the entry stops taking wake-ups.
-                match Self::sleeper_state(&st, id) {
-                    SleeperState::Woken => break Ok(SleepResult::Woken),
-                    SleeperState::Aborted => break Err(ENODEV),
-                    _ => {
-                        if let Some(s) = st.sleepers.iter_mut().find(|s| s.id == id) {
-                            s.state = SleeperState::Leaving;
-                        }
-                        break result;
-                    }
-                }
-            }
-        };
-        drop(st);
-        hooks::point(Point::SleepAfterOutcome);
-        // Take the gate back at the saved depth; allowed even while the loop stops,
-        // so that the sleeper's caller can finish and leave the gate. The sleeper
-        // stays listed until it owns the gate again, so `stop` waits for it.
-        self.lockdep.acquire(false);
-        if self.gate_owner.cmpxchg(0, me, Full).is_err() {
-            self.acquire_queued(me, false);
-        }
-        self.gate_depth.store(depth, Relaxed);
-        self.scope.store(scope, Relaxed);
-        self.gate.lock().sleepers.retain(|s| s.id != id);
-        outcome
-    }
-
-    fn sleeper_state(st: &GateState, id: u64) -> SleeperState {
-        st.sleepers
-            .iter()
-            .find(|s| s.id == id)
-            .map_or(SleeperState::Aborted, |s| s.state)
+        let removed = || me == self.thread_id.load(Relaxed) && self.running_removed.load(Acquire);
+        self.gate.sleep(event, timeout, ready, &removed)
     }
 
     /// Wakes sleepers waiting on `event` (all, or only the oldest).
     pub(crate) fn wakeup(&self, event: usize, one_thread: bool) {
-        self.wakeup_where(event, None, one_thread)
+        self.gate.wakeup(event, one_thread)
     }
 
     /// Wakes sleepers waiting on `event` inside the command gate `tag` only.
     pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, one_thread: bool) {
-        self.wakeup_where(event, Some(tag), one_thread)
+        self.gate.wakeup_tagged(event, tag, one_thread)
     }
 
-    fn wakeup_where(&self, event: usize, tag: Option<usize>, one_thread: bool) {
-        let mut st = self.gate.lock();
-        let mut woke = false;
-        for s in st.sleepers.iter_mut() {
-            if s.event == event
-                && s.state == SleeperState::Waiting
-                && tag.is_none_or(|t| t == s.tag)
-            {
-                s.state = SleeperState::Woken;
-                woke = true;
-                if one_thread {
-                    break;
-                }
-            }
-        }
-        drop(st);
-        if woke {
-            self.sleep_cv.notify_all();
-        }
-    }
-
-    /// Wakes with `ENODEV` every sleeper that `pred` selects. The sleeper mutex is
-    /// held while `pred` runs.
-    fn abort_where(&self, pred: impl Fn(&Sleeper) -> bool) {
-        let mut st = self.gate.lock();
-        for s in st.sleepers.iter_mut() {
-            if s.state == SleeperState::Waiting && pred(s) {
-                s.state = SleeperState::Aborted;
-            }
-        }
-        drop(st);
-        self.sleep_cv.notify_all();
-        // Gate waiters too: `stop` closes the gate through here.
-        self.gate_cv.notify_all();
-    }
-
-    /// Wakes with `ENODEV` every sleeper inside the command gate `tag`, whether it
-    /// slept with `command_sleep` or with a plain [`Gate::sleep`] in its closure.
+    /// Fails every sleeper inside the command gate `tag`.
     pub(crate) fn abort_sleepers_in(&self, tag: usize) {
-        // SAFETY: A listed sleeper's frames are alive (see `Sleeper::scope`).
-        self.abort_where(|s| unsafe { chain_any(s.scope, |f| f.tag == tag) });
+        self.gate.abort_sleepers_in(tag)
     }
 
-    /// `stop`'s abort: no sleeper registers from now on, every listed one fails,
-    /// and new gate entries are refused.
-    fn close_for_good(&self) {
-        let mut st = self.gate.lock();
-        st.closed = true;
-        self.gate_closed.store(true, Release);
-        // A pending hand-off may be to an entrant that now gives up.
-        let _ = self.gate_owner.cmpxchg(HANDOFF, 0, Full);
-        drop(st);
-        self.abort_where(|_| true);
-    }
-
-    /// Runs `f` with the command gate `tag` (closed when `closed` is set) as the
-    /// innermost scope of the gate holder. Gate held.
+    /// Runs `f` inside the command gate `tag` (see [`GateLock::in_scope`]).
     pub(crate) fn in_scope<R>(
         &self,
         _gate: &Gate<'_>,
@@ -682,28 +559,17 @@ impl LoopInner {
         closed: &AtomicFlag,
         f: impl FnOnce() -> R,
     ) -> R {
-        let frame = ScopeFrame {
-            tag,
-            closed,
-            parent: self.scope.load(Relaxed),
-        };
-        self.scope
-            .store(core::ptr::from_ref(&frame) as usize, Relaxed);
-        let r = f();
-        // The holder may have slept inside `f`; `sleep` restored the chain.
-        self.scope.store(frame.parent, Relaxed);
-        r
+        self.gate.in_scope(tag, closed, f)
     }
 
-    /// Whether the gate holder is inside the command gate `tag`. Gate held.
+    /// Whether the gate holder is inside the command gate `tag`.
     pub(crate) fn holder_in_scope(&self, _gate: &Gate<'_>, tag: usize) -> bool {
-        // SAFETY: The chain is the holder's own.
-        unsafe { chain_any(self.scope.load(Relaxed), |f| f.tag == tag) }
+        self.gate.holder_in_scope(tag)
     }
 
     /// Waits (not holding the gate) until `cond` holds with the gate free.
     pub(crate) fn wait_gate_idle(&self, cond: impl Fn() -> bool) {
-        self.wait_as_gate_waiter(|_| self.gate_owner.load(Relaxed) == 0 && cond());
+        self.gate.wait_idle(cond)
     }
 
     /// The source at `i`, as a pointer that stays valid until the gate is released
@@ -796,7 +662,7 @@ impl LoopInner {
         // We hold the gate, so a source whose `check_for_work` is still running is
         // one whose action sleeps in the gate (unless we are that action).
         let asleep = !this.on_thread() && this.running.load(Relaxed) == key;
-        let nested = this.gate_depth.load(Relaxed) > 1;
+        let nested = this.gate.depth() > 1;
         if this.on_thread() || (asleep && nested) {
             // A pass may be walking this source (the caller is an action), or the
             // caller is inside the gate and cannot wait for the action to leave it:
@@ -821,7 +687,8 @@ impl LoopInner {
             // gate, until it has returned.
             this.abort_running_action();
             drop(gate);
-            this.wait_as_gate_waiter(|_| this.running.load(Acquire) != key);
+            this.gate
+                .wait_as_waiter(|| this.running.load(Acquire) != key);
         } else {
             drop(gate);
         }
@@ -836,15 +703,8 @@ impl LoopInner {
     /// Gate held by a task other than the loop thread.
     fn abort_running_action(&self) {
         let thread = self.thread_id.load(Relaxed);
-        let mut st = self.gate.lock();
-        self.running_removed.store(true, Release);
-        for s in st.sleepers.iter_mut() {
-            if s.task == thread && s.state == SleeperState::Waiting {
-                s.state = SleeperState::Aborted;
-            }
-        }
-        drop(st);
-        self.sleep_cv.notify_all();
+        self.gate
+            .abort_task(thread, || self.running_removed.store(true, Release));
     }
 
     pub(crate) fn remove_source_arc(lp: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
@@ -1031,7 +891,7 @@ impl<'a> Gate<'a> {
 
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
-        self.lp.open_gate();
+        self.lp.gate.leave();
     }
 }
 
@@ -1082,8 +942,8 @@ pub struct WorkLoop {
 /// The debugfs view of a loop's statistics.
 pub(crate) struct LoopStatsFile(Arc<LoopInner>);
 
-impl core::fmt::Debug for LoopStatsFile {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl fmt::Debug for LoopStatsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let lp = &self.0;
         writeln!(f, "name: {}", lp.name().to_str().unwrap_or("?"))?;
         writeln!(f, "sources: {}", lp.source_count.load(Relaxed))?;
@@ -1309,7 +1169,7 @@ impl LoopInner {
         // 2. Refuse new gate entries and new sleepers, and fail every sleeper, before
         //    the thread is told to stop: an action asleep in the gate sees `ENODEV`,
         //    not the signal `kthread_stop` sends.
-        this.close_for_good();
+        this.gate.close_for_good();
         hooks::point(Point::StopAfterAbort);
         // 3. The thread leaves at the next source boundary.
         this.waker.wake();
@@ -1322,12 +1182,7 @@ impl LoopInner {
         hooks::point(Point::StopBeforeDetach);
         // 5. Detach the sources. An entrant that got past the closed check may own
         //    the gate for a moment (it leaves at once): wait for it, never skip this.
-        this.lockdep.acquire(false);
-        if !this.try_acquire(me) {
-            this.acquire_queued(me, false);
-            this.gate_depth.store(1, Relaxed);
-            this.scope.store(0, Relaxed);
-        }
+        this.gate.enter_closed(me);
         let gate = Gate::new(this);
         // SAFETY: Gate held (see `source_at`).
         let list = core::mem::take(unsafe { &mut *this.sources.get() });
@@ -1347,10 +1202,7 @@ impl LoopInner {
         // Dropped outside the gate: a source's drop may close a command gate.
         drop(list);
         // Done: a concurrent `stop` waiting in `wait_stopped` may return.
-        let st = this.gate.lock();
-        this.stopped.store(true, Release);
-        drop(st);
-        this.gate_cv.notify_all();
+        this.gate.publish(|| this.stopped.store(true, Release));
     }
 
     /// Waits until a `stop` in progress has finished (at once if the loop's thread
@@ -1359,13 +1211,13 @@ impl LoopInner {
         if !self.started.load(Acquire) {
             return;
         }
-        self.wait_as_gate_waiter(|_| self.stopped.load(Acquire));
+        self.gate.wait_as_waiter(|| self.stopped.load(Acquire));
     }
 }
 
 impl LoopInner {
     fn wait_until_no_sleepers(&self) {
-        self.wait_as_gate_waiter(|st| self.gate_owner.load(Relaxed) == 0 && st.sleepers.is_empty());
+        self.gate.wait_no_sleepers();
     }
 }
 

@@ -31,8 +31,9 @@
 //! ```
 
 pub mod command_gate;
-pub mod event_source;
+pub mod counting;
 pub mod filter;
+pub mod gate;
 pub mod gate_cell;
 pub(crate) mod hooks;
 pub mod interrupt;
@@ -43,14 +44,15 @@ pub mod timer;
 pub mod work_loop;
 
 pub use command_gate::CommandGate;
-pub use event_source::{AsEventSource, EventSource};
 pub use filter::{FilterContext, FilterResult};
+pub use gate::SleepResult;
 pub use gate_cell::{GateCell, GateRef};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
 pub use sys::{cancel_work_sync, spawn, Priority, Thread};
 pub use timer::{TimerAction, TimerEventSource};
-pub use work_loop::{Gate, LoopOptions, SleepResult, WorkLoop};
+pub use work_loop::{AsEventSource, EventSource, SourceBase};
+pub use work_loop::{Gate, LoopOptions, WorkLoop};
 
 /// Options common to counted sources (interrupt and software).
 #[derive(Clone, Copy, Debug)]

@@ -34,12 +34,18 @@ check() {
 		sleep 0.2
 		[ "$(delivered "$d" "$loop")" = "$before" ] || { ktap_diag "$d: action ran while disabled"; return 1; }
 	fi
+	passes0=$(sed -n 's/^passes: //p' "$DBG/workloop/$loop/stats")
 	ctl "$d" enable || return 1
 	[ "$(depth_of "$d")" = 1 ] && [ "$(irq_depth "$irq")" = "$want" ] ||
 		{ ktap_diag "$d: after 1 enable ddepth $(irq_depth "$irq")"; return 1; }
 	ctl "$d" enable || return 1
 	[ "$(depth_of "$d")" = 0 ] && [ "$(irq_depth "$irq")" = "$base" ] ||
 		{ ktap_diag "$d: after 2 enables ddepth $(irq_depth "$irq"), want $base"; return 1; }
+	if [ "$shared" = 0 ]; then
+		# Nothing was held: enabling wakes no pass.
+		passes=$(sed -n 's/^passes: //p' "$DBG/workloop/$loop/stats")
+		[ "$passes" = "$passes0" ] || { ktap_diag "$d: $((passes - passes0)) passes for an enable with nothing held"; return 1; }
+	fi
 	if [ "$shared" = 1 ]; then
 		sleep 0.2
 		[ "$(delivered "$d" "$loop")" = $((before + 5)) ] ||

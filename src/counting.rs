@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counting events: how a source that can be signalled many times before its
+//! action runs hands the action exactly the number of events since it last ran.
+//!
+//! IOKit's interrupt sources keep a producer count (`producerCount`, bumped by the
+//! top half) and a consumer count (`consumerCount`, moved up by the work loop);
+//! the action gets the difference. [`Counter`] is that pair, wrap-safe;
+//! [`Timestamps`] records when the oldest undelivered event arrived (latency) and
+//! the newest (IOKit's primary interrupt timestamp); `deliver_counted` is the
+//! bottom half the counted sources ([`InterruptEventSource`],
+//! [`SoftwareEventSource`]) share.
+//!
+//! [`InterruptEventSource`]: super::InterruptEventSource
+//! [`SoftwareEventSource`]: super::SoftwareEventSource
+
+use super::{
+    stats::bump,
+    work_loop::{Gate, SourceBase},
+};
+use kernel::sync::atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release};
+
+/// A wrap-safe count of events produced in any context and consumed on the loop.
+///
+/// The producer side is a single atomic increment (hard-IRQ safe). The consumer
+/// side is only touched by the loop thread holding the gate: it snapshots the
+/// producer count and delivers `snapshot - consumed` (wrapping), so events that
+/// arrive while an action runs are delivered on the next pass and none is lost.
+pub struct Counter {
+    produced: Atomic<u32>,
+    consumed: Atomic<u32>,
+}
+
+impl Counter {
+    /// A counter whose producer and consumer both start at `start` (tests start it
+    /// near `u32::MAX` to exercise wrap-around).
+    pub const fn new(start: u32) -> Self {
+        Self {
+            produced: Atomic::new(start),
+            consumed: Atomic::new(start),
+        }
+    }
+
+    /// Counts one event. Any context.
+    #[inline]
+    pub fn produce(&self) {
+        self.produced.fetch_add(1, Release);
+    }
+
+    /// Events produced and not yet consumed.
+    #[inline]
+    pub fn pending(&self) -> u32 {
+        self.produced
+            .load(Acquire)
+            .wrapping_sub(self.consumed.load(Relaxed))
+    }
+
+    /// Takes a snapshot of the producer count: returns the number of events since the
+    /// last [`Counter::consume`] and the snapshot to pass to it. Loop thread only.
+    #[inline]
+    pub fn snapshot(&self) -> (u32, u32) {
+        let cache = self.produced.load(Acquire);
+        (cache.wrapping_sub(self.consumed.load(Relaxed)), cache)
+    }
+
+    /// Marks every event up to `snapshot` as delivered. Loop thread only.
+    #[inline]
+    pub fn consume(&self, snapshot: u32) {
+        self.consumed.store(snapshot, Relaxed);
+    }
+}
+
+/// Timestamps recorded by producers: the oldest undelivered event (for latency)
+/// and the newest one (IOKit's "primary interrupt timestamp").
+pub struct Timestamps {
+    first_ns: Atomic<i64>,
+    last_ns: Atomic<i64>,
+    enabled: AtomicFlag,
+}
+
+impl Timestamps {
+    /// Recording on or off.
+    pub const fn new(enabled: bool) -> Self {
+        Self {
+            first_ns: Atomic::new(0),
+            last_ns: Atomic::new(0),
+            enabled: AtomicFlag::new(enabled),
+        }
+    }
+
+    /// Records an event now. Any context.
+    #[inline]
+    pub fn record(&self) {
+        if !self.enabled.load(Relaxed) {
+            return;
+        }
+        let now = super::sys::now_ns();
+        // Keep the oldest undelivered timestamp; a failed exchange means one is set.
+        let _ = self.first_ns.cmpxchg(0, now, Relaxed);
+        self.last_ns.store(now, Relaxed);
+    }
+
+    /// Takes the oldest undelivered timestamp (0 if none). Loop thread only.
+    #[inline]
+    pub(crate) fn take_first(&self) -> i64 {
+        // A plain load first: with timestamps off (or already taken) no locked
+        // instruction on the bottom half's path.
+        if self.first_ns.load(Relaxed) == 0 {
+            return 0;
+        }
+        self.first_ns.xchg(0, Relaxed)
+    }
+
+    /// Time of the newest event in nanoseconds of `ktime_get()`, 0 if none.
+    pub fn last(&self) -> i64 {
+        self.last_ns.load(Relaxed)
+    }
+
+    /// Turns recording on or off.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Relaxed);
+    }
+}
+
+/// The bottom half shared by counted sources: if events are pending and the source
+/// is enabled, runs `action(count)` once with the number of events since its last
+/// run (never zero) and accounts statistics. Loop thread, gate held.
+pub(crate) fn deliver_counted(
+    gate: &Gate<'_>,
+    base: &SourceBase,
+    counter: &Counter,
+    ts: &Timestamps,
+    action: impl FnOnce(u32),
+) {
+    if !base.is_enabled() {
+        return;
+    }
+    let (count, snapshot) = counter.snapshot();
+    if count == 0 {
+        return;
+    }
+    let first = ts.take_first();
+    let start = super::sys::now_ns();
+    let stats = base.stats();
+    if first != 0 {
+        // CAST: `start >= first` for a monotonic clock; `max(0)` guards anyway.
+        stats.latency.record((start - first).max(0) as u64);
+    }
+    action(count);
+    counter.consume(snapshot);
+    // CAST: Elapsed monotonic time is non-negative.
+    let ns = (super::sys::now_ns() - start).max(0) as u64;
+    bump(&stats.actions, 1);
+    bump(&stats.delivered, u64::from(count));
+    bump(&stats.action_ns, ns);
+    gate.account_action(ns);
+}
