@@ -234,6 +234,8 @@ struct EduEngine {
     /// Test knob: interrupts are not acknowledged (the device keeps its line
     /// asserted: an interrupt storm).
     skip_ack: AtomicFlag,
+    /// Test knob: the filter answers "not mine" to everything.
+    deaf: AtomicFlag,
 }
 
 impl EduEngine {
@@ -457,6 +459,9 @@ impl InterruptHandler for EduIrq {
         let Ok(bar) = e.bar.access(ctx.device()) else {
             return FilterResult::NotMine;
         };
+        if e.deaf.load(Relaxed) {
+            return FilterResult::NotMine;
+        }
         if !e.filter_mode && !ctx.held() {
             // Plain source: the action acknowledges; a level line stays masked
             // (auto-disable) until it has.
@@ -825,6 +830,7 @@ impl<'a> EduDevice<'a> {
                 gone: AtomicFlag::new(false),
                 signal_and_schedule: AtomicFlag::new(false),
                 skip_ack: AtomicFlag::new(false),
+                deaf: AtomicFlag::new(false),
             }? Error),
             GFP_KERNEL,
         )?;

@@ -22,7 +22,9 @@
 //!   steps, makes the loop run a pass and returns with the top half still parked;
 //!   `release_top_half` lets it go on.
 //! - `storm_on`: interrupts are no longer acknowledged and one is raised, so the
-//!   device keeps its line asserted; `storm_off` acknowledges it again.
+//!   device keeps its line asserted; `storm_deaf`: the same, and the filter
+//!   answers "not mine" to everything (nobody claims the line: genirq's "nobody
+//!   cared" case); `storm_off` acknowledges it again.
 
 use super::{
     read_word, regs,
@@ -126,8 +128,9 @@ impl TestKnob {
         held
     }
 
-    fn storm(&self, on: bool) -> Result {
+    fn storm(&self, on: bool, deaf: bool) -> Result {
         self.engine.skip_ack.store(on, Release);
+        self.engine.deaf.store(deaf, Release);
         if on {
             return self.raise();
         }
@@ -174,8 +177,9 @@ pub(crate) fn write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
             hooks::release(Point::TopHalfSchedule);
             Ok(())
         }
-        "storm_on" => t.storm(true),
-        "storm_off" => t.storm(false),
+        "storm_on" => t.storm(true, false),
+        "storm_deaf" => t.storm(true, true),
+        "storm_off" => t.storm(false, false),
         _ => Err(EINVAL),
     }
 }

@@ -18,7 +18,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 14
+ktap_plan 15
 
 _hp_rate
 knob() { echo "$2" >"$DBG/edu/$1/test"; }
@@ -241,6 +241,23 @@ reported_once() {
 	[ "$(reports)" = $((reports0 + 1)) ] || { ktap_diag "$(($(reports) - reports0)) storm reports"; return 1; }
 }
 ktap_result level_storm_reported_once reported_once
+# Nobody claims the line: every filter answers "not mine" while edu1 keeps it
+# asserted. Without the throttle genirq disables the line for every device on
+# it after 99,900 unhandled calls in 100,000 ("nobody cared"); throttled calls
+# count as handled, so that never happens, and edu3 keeps working.
+deaf_storm() {
+	n0=$(src_stat "$X" not_mine) t0=$(src_stat "$X" storm_throttles)
+	knob "$X" storm_deaf || return 1
+	# Well past genirq's 100,000-call window.
+	until_ok 20 sh -c "[ \$(sed -n 's/^not_mine: //p' $DBG/workloop/$(edu_info "$X" loop)/edu/stats) -gt $((n0 + 150000)) ]" ||
+		{ ktap_diag "only $(($(src_stat "$X" not_mine) - n0)) unclaimed calls"; knob "$X" storm_off; diag_line "$L"; return 1; }
+	[ "$(src_stat "$X" storm_throttles)" -gt "$t0" ] || { ktap_diag "not throttled"; knob "$X" storm_off; return 1; }
+	echo 20 >"$DBG/edu/$Y/raise" || { ktap_diag "sharer starved"; knob "$X" storm_off; diag_line "$L"; return 1; }
+	knob "$X" storm_off || return 1
+	until_ok 2 depth_is "$L" 0 || { ktap_diag "line left masked"; diag_line "$L"; return 1; }
+	echo 20 >"$DBG/edu/$X/raise" && echo 20 >"$DBG/edu/$Y/raise"
+}
+ktap_result level_unclaimed_storm_is_throttled_not_killed deaf_storm
 ktap_result level_no_nobody_cared sh -c '! dmesg | grep -q "nobody cared"'
 edu_unload
 ktap_finish
