@@ -799,6 +799,7 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<'_, T> {
             core.hold(&mut hold, |h| h.driver = h.driver.max(1));
         }
         core.line.synchronize();
+        hooks::point(Point::DropAfterDead);
         // 2. No throttle is pending or taken after this (a dead top half never
         //    throttles); give back one in force.
         sys::cancel_delayed_work_sync(core);

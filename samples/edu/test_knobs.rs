@@ -21,6 +21,10 @@
 //!   hook points): raises one interrupt, parks its top half between its two
 //!   steps, makes the loop run a pass and returns with the top half still parked;
 //!   `release_top_half` lets it go on.
+//! - `late_irq_at_drop` (needs the hook points): when the interrupt source is
+//!   next dropped (unbind, unplug), a helper thread raises an interrupt after the
+//!   source went dead, as a late DMA completion would, and lets the drop go on a
+//!   second later: the dying top half must acknowledge it through the filter.
 //! - `storm_on`: interrupts are no longer acknowledged and one is raised, so the
 //!   device keeps its line asserted; `storm_deaf`: the same, and the filter
 //!   answers "not mine" to everything (nobody claims the line: genirq's "nobody
@@ -128,6 +132,25 @@ impl TestKnob {
         held
     }
 
+    /// `late_irq_at_drop`: see the module documentation.
+    fn late_irq_at_drop(&self) -> Result {
+        if !hooks::ENABLED {
+            return Err(ENOTSUPP);
+        }
+        hooks::arm(Point::DropAfterDead, None);
+        let engine = self.engine.clone();
+        kernel::workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            if hooks::wait_parked(Point::DropAfterDead, 30_000) {
+                let _ = engine
+                    .bar
+                    .try_access_with(|bar| bar.write32(IRQ_TEST, regs::IRQ_RAISE));
+                fsleep(Delta::from_secs(1));
+            }
+            hooks::release(Point::DropAfterDead);
+        })?;
+        Ok(())
+    }
+
     fn storm(&self, on: bool, deaf: bool) -> Result {
         self.engine.skip_ack.store(on, Release);
         self.engine.deaf.store(deaf, Release);
@@ -177,6 +200,7 @@ pub(crate) fn write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
             hooks::release(Point::TopHalfSchedule);
             Ok(())
         }
+        "late_irq_at_drop" => t.late_irq_at_drop(),
         "storm_on" => t.storm(true, false),
         "storm_deaf" => t.storm(true, true),
         "storm_off" => t.storm(false, false),
