@@ -222,6 +222,11 @@ pub(crate) fn wait_parked(_p: Point, _ms: u32) -> bool {
     false
 }
 
+/// Arms a point for the calling task (no-op in normal builds).
+#[cfg(not(workloop_hooks))]
+#[allow(dead_code)]
+pub(crate) fn arm_me(_p: Point) {}
+
 /// Releases a parked task (no-op in normal builds).
 #[cfg(not(workloop_hooks))]
 #[allow(dead_code)]

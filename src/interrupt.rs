@@ -755,6 +755,12 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
 /// being dropped, so the line is never touched after it was freed.
 pub struct InterruptControl<T: InterruptHandler>(Arc<IntCore<T>>);
 
+impl<T: InterruptHandler> Clone for InterruptControl<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
 impl<T: InterruptHandler> InterruptControl<T> {
     /// See [`InterruptEventSource::enable`].
     pub fn enable(&self) -> Result {

@@ -25,6 +25,11 @@
 //!   next dropped (unbind, unplug), a helper thread raises an interrupt after the
 //!   source went dead, as a late DMA completion would, and lets the drop go on a
 //!   second later: the dying top half must acknowledge it through the filter.
+//! - `disable_at_drop` (needs the hook points): a helper thread disables the
+//!   source and is parked between raising the count and waiting for the top half
+//!   (`synchronize_irq`); another lets it go on half a second later. A drop in
+//!   that window must wait for it, so that `synchronize_irq` never runs on a
+//!   freed line.
 //! - `storm_on`: interrupts are no longer acknowledged and one is raised, so the
 //!   device keeps its line asserted; `storm_deaf`: the same, and the filter
 //!   answers "not mine" to everything (nobody claims the line: genirq's "nobody
@@ -151,6 +156,28 @@ impl TestKnob {
         Ok(())
     }
 
+    /// `disable_at_drop`: see the module documentation.
+    fn disable_at_drop(&self) -> Result {
+        if !hooks::ENABLED {
+            return Err(ENOTSUPP);
+        }
+        let ctl = self.ctl.clone();
+        kernel::workqueue::system_long().try_spawn(GFP_KERNEL, move || {
+            hooks::arm_me(Point::DisableBeforeSync);
+            let r = ctl.disable();
+            pr_info!("edu: disable_at_drop: disable returned {:?}\n", r);
+        })?;
+        if !hooks::wait_parked(Point::DisableBeforeSync, STEP_MS) {
+            hooks::release(Point::DisableBeforeSync);
+            return Err(ETIMEDOUT);
+        }
+        kernel::workqueue::system_long().try_spawn(GFP_KERNEL, || {
+            fsleep(Delta::from_millis(500));
+            hooks::release(Point::DisableBeforeSync);
+        })?;
+        Ok(())
+    }
+
     fn storm(&self, on: bool, deaf: bool) -> Result {
         self.engine.skip_ack.store(on, Release);
         self.engine.deaf.store(deaf, Release);
@@ -201,6 +228,7 @@ pub(crate) fn write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
             Ok(())
         }
         "late_irq_at_drop" => t.late_irq_at_drop(),
+        "disable_at_drop" => t.disable_at_drop(),
         "storm_on" => t.storm(true, false),
         "storm_deaf" => t.storm(true, true),
         "storm_off" => t.storm(false, false),

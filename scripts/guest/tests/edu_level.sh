@@ -18,7 +18,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 16
+ktap_plan 17
 
 _hp_rate
 knob() { echo "$2" >"$DBG/edu/$1/test"; }
@@ -270,5 +270,21 @@ late_irq() {
 }
 ktap_result teardown_dying_source_acknowledges_a_late_interrupt late_irq
 ktap_result level_no_nobody_cared sh -c '! dmesg | grep -q "nobody cared"'
+edu_unload
+
+# D4: a drop that comes while a disable waits for the top half (parked between
+# raising the count and synchronize_irq, released half a second later) waits
+# for that disable, so synchronize_irq never runs on a line already freed: the
+# disable has returned by the time the unbind has.
+edu_load irq_mode=2 test_knobs=1
+M=$(edu_slot_addr edu0)
+disable_then_drop() {
+	knob "$M" disable_at_drop || return 1
+	echo "$M" >/sys/bus/pci/drivers/edu/unbind || return 1
+	dmesg | grep -q "disable_at_drop: disable returned Ok" ||
+		{ ktap_diag "the unbind returned before the disable it raced"; return 1; }
+	echo "$M" >/sys/bus/pci/drivers/edu/bind && echo 20 >"$DBG/edu/$M/raise"
+}
+ktap_result teardown_drop_waits_for_a_disable_in_progress disable_then_drop
 edu_unload
 ktap_finish
