@@ -54,6 +54,38 @@ pub(crate) enum Point {
     FailLoopNewAfterThread,
 }
 
+/// Counts the work loops alive (their shared state not freed yet), for tests that
+/// check a loop is freed when it should be. A field of each loop; a zero-sized
+/// no-op in normal builds.
+pub(crate) struct LiveLoop(());
+
+#[cfg(workloop_hooks)]
+static LIVE_LOOPS: kernel::sync::atomic::Atomic<usize> = kernel::sync::atomic::Atomic::new(0);
+
+impl LiveLoop {
+    pub(crate) fn new() -> Self {
+        #[cfg(workloop_hooks)]
+        LIVE_LOOPS.fetch_add(1, kernel::sync::atomic::Relaxed);
+        Self(())
+    }
+}
+
+impl Drop for LiveLoop {
+    fn drop(&mut self) {
+        #[cfg(workloop_hooks)]
+        LIVE_LOOPS.fetch_sub(1, kernel::sync::atomic::Relaxed);
+    }
+}
+
+/// Loops alive now (0 in normal builds).
+#[allow(dead_code)]
+pub(crate) fn live_loops() -> usize {
+    #[cfg(workloop_hooks)]
+    return LIVE_LOOPS.load(kernel::sync::atomic::Relaxed);
+    #[cfg(not(workloop_hooks))]
+    0
+}
+
 /// Whether the hook points are compiled in (a test knob that needs one answers
 /// `ENOTSUPP` without them).
 #[allow(dead_code)]

@@ -410,6 +410,8 @@ pub struct LoopInner {
     restart: AtomicFlag,
     pub(crate) stats: LoopStats,
     pub(crate) debugfs: Option<Dir>,
+    /// Counted while alive, for tests (nothing in normal builds).
+    _live: hooks::LiveLoop,
 }
 
 // SAFETY: `sources` and `graveyard` are only accessed by the task holding the gate
@@ -441,6 +443,7 @@ impl LoopInner {
             restart: AtomicFlag::new(false),
             stats: LoopStats::new(),
             debugfs,
+            _live: hooks::LiveLoop::new(),
         }? Error))
     }
 

@@ -1655,6 +1655,27 @@ mod teardown {
         Ok(())
     }
 
+    #[test]
+    fn teardown_a_source_does_not_keep_its_old_loops_alive() -> Result {
+        let before = hooks::live_loops();
+        let a = WorkLoop::new(c"wl-td-old", LoopOptions::default())?;
+        let b = WorkLoop::new(c"wl-td-new", LoopOptions::default())?;
+        assert_eq!(hooks::live_loops(), before + 2);
+        let dropped = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let src = SoftwareEventSource::new(c"mover", SourceOptions::default(), DropFlag(dropped))?;
+        a.add_event_source(&src)?;
+        a.remove_event_source(&src)?;
+        b.add_event_source(&src)?;
+        // The source is on `b` now: dropping `a` frees it (after a grace period,
+        // in the removal), though the source lives on.
+        drop(a);
+        assert_eq!(hooks::live_loops(), before + 1);
+        drop(src);
+        drop(b);
+        assert_eq!(hooks::live_loops(), before);
+        Ok(())
+    }
+
     struct Nothing;
 
     impl TimerAction for Nothing {

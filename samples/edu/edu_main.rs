@@ -194,6 +194,9 @@ struct Counters {
     fact_recovered: Atomic<u64>,
     raised: Atomic<u64>,
     raise_timeouts: Atomic<u64>,
+    /// Actions of a plain source that found nothing to do: the top half was
+    /// spurious (a level line re-delivered after the device dropped it).
+    empty_actions: Atomic<u64>,
 }
 
 /// DMA bookkeeping, under the gate.
@@ -515,6 +518,9 @@ impl InterruptHandler for EduIrq {
             if read & IRQ_TEST != 0 {
                 e.counters.test_irqs.add(1, Relaxed);
             }
+            if read == 0 && status == 0 {
+                e.counters.empty_actions.add(1, Relaxed);
+            }
             status |= read;
         }
         if status & IRQ_FACT != 0 {
@@ -554,6 +560,7 @@ impl fmt::Debug for Info {
         writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
         writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
         writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
+        writeln!(f, "empty_actions: {}", c.empty_actions.load(Relaxed))?;
         writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
         writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
         write!(
@@ -826,6 +833,7 @@ impl<'a> EduDevice<'a> {
                     fact_recovered: Atomic::new(0),
                     raised: Atomic::new(0),
                     raise_timeouts: Atomic::new(0),
+                    empty_actions: Atomic::new(0),
                 },
                 gone: AtomicFlag::new(false),
                 signal_and_schedule: AtomicFlag::new(false),
