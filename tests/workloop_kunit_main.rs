@@ -964,7 +964,8 @@ mod tests {
             });
         })?;
         assert!(wait_until(5000, || state.load(Relaxed) == 1));
-        fsleep(Delta::from_millis(10));
+        // Closed once the sleeper is listed: its abort, not a refusal, is tested.
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
         gate.close();
         // The sleeper got ENODEV and its closure finished before close returned.
         assert_eq!(state.load(Relaxed), 2);
