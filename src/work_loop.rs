@@ -57,6 +57,7 @@
 //! When it returns no action of this loop can run again.
 
 use super::{
+    debugfs,
     gate::{GateLock, SleepResult},
     hooks::{self, Point},
     stats::{bump, LoopStats, SourceStats},
@@ -162,33 +163,7 @@ pub struct SourceBase {
     /// `<loop>/<source>/{stats,histogram}` in debugfs while attached to a loop that
     /// has a debugfs directory.
     #[pin]
-    files: Mutex<Option<SourceFiles>>,
-}
-
-/// The debugfs entries of an attached source. Field order: files before their
-/// directory.
-struct SourceFiles {
-    _stats: Pin<KBox<File<StatsView>>>,
-    _histogram: Pin<KBox<File<HistogramView>>>,
-    _dir: Dir,
-}
-
-/// Text view of a source's statistics for debugfs.
-struct StatsView(Arc<SourceStats>);
-
-impl fmt::Debug for StatsView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", &*self.0)
-    }
-}
-
-/// Text view of a source's latency histogram for debugfs.
-struct HistogramView(Arc<SourceStats>);
-
-impl fmt::Debug for HistogramView {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.latency.write_histogram(f)
-    }
+    files: Mutex<Option<debugfs::SourceFiles>>,
 }
 
 impl SourceBase {
@@ -277,22 +252,7 @@ impl SourceBase {
         drop(current);
         if let Some(parent) = &lp.debugfs {
             // Statistics are best effort: a failure here does not fail the attach.
-            let dir = parent.subdir(&self.name);
-            let stats = KBox::pin_init(
-                dir.read_only_file(c"stats", StatsView(self.stats.clone())),
-                GFP_KERNEL,
-            );
-            let histogram = KBox::pin_init(
-                dir.read_only_file(c"histogram", HistogramView(self.stats.clone())),
-                GFP_KERNEL,
-            );
-            if let (Ok(stats), Ok(histogram)) = (stats, histogram) {
-                *self.files.lock() = Some(SourceFiles {
-                    _stats: stats,
-                    _histogram: histogram,
-                    _dir: dir,
-                });
-            }
+            *self.files.lock() = debugfs::SourceFiles::new(parent, &self.name, &self.stats);
         }
         Ok(())
     }
@@ -939,18 +899,16 @@ pub struct WorkLoop {
     inner: Arc<LoopInner>,
     #[pin]
     thread: Mutex<Option<LoopThread>>,
-    _stats_file: Option<Pin<KBox<File<LoopStatsFile>>>>,
+    _stats_file: Option<Pin<KBox<File<debugfs::TextView<LoopInner>>>>>,
 }
 
 /// The debugfs view of a loop's statistics.
-pub(crate) struct LoopStatsFile(Arc<LoopInner>);
-
-impl fmt::Debug for LoopStatsFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let lp = &self.0;
-        writeln!(f, "name: {}", lp.name().to_str().unwrap_or("?"))?;
-        writeln!(f, "sources: {}", lp.source_count.load(Relaxed))?;
-        write!(f, "{}", &lp.stats)
+/// `<debugfs>/<loop>/stats`.
+impl debugfs::Text for LoopInner {
+    fn write_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "name: {}", self.name().to_str().unwrap_or("?"))?;
+        writeln!(f, "sources: {}", self.source_count.load(Relaxed))?;
+        write!(f, "{}", &self.stats)
     }
 }
 
@@ -968,7 +926,7 @@ impl WorkLoop {
         let inner = Arc::pin_init(LoopInner::new(name, dir)?, GFP_KERNEL)?;
         let stats_file = match &inner.debugfs {
             Some(d) => Some(KBox::pin_init(
-                d.read_only_file(c"stats", LoopStatsFile(inner.clone())),
+                d.read_only_file(c"stats", debugfs::TextView(inner.clone())),
                 GFP_KERNEL,
             )?),
             None => None,

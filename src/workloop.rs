@@ -32,6 +32,7 @@
 
 pub mod command_gate;
 pub mod counting;
+mod debugfs;
 pub mod filter;
 pub mod gate;
 pub mod gate_cell;
@@ -40,6 +41,7 @@ pub mod interrupt;
 pub mod software;
 pub mod stats;
 mod sys;
+mod thread;
 pub mod timer;
 pub mod work_loop;
 
@@ -49,7 +51,8 @@ pub use gate::SleepResult;
 pub use gate_cell::{GateCell, GateRef};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
-pub use sys::{cancel_work_sync, spawn, Priority, Thread};
+pub use sys::{cancel_work_sync, Priority};
+pub use thread::{spawn, Thread};
 pub use timer::{TimerAction, TimerEventSource};
 pub use work_loop::{AsEventSource, EventSource, SourceBase};
 pub use work_loop::{Gate, LoopOptions, WorkLoop};
