@@ -31,9 +31,16 @@
 #[path = "../../src/workloop.rs"]
 pub mod workloop;
 
+mod dma;
+mod factorial;
+mod irq;
+mod knobs;
 mod test_knobs;
 
 use core::fmt;
+use dma::{DmaState, EduDmaFile};
+use factorial::{EduFile, FactQueue, FactTimeout};
+use irq::{irq_ctl_read, irq_ctl_write, EduIrq, IrqCtl};
 use kernel::{
     debugfs::{Dir, File as DebugfsFile},
     device::{Bound, Core},
@@ -55,6 +62,7 @@ use kernel::{
     uaccess::UserSliceReader,
     InPlaceModule,
 };
+use knobs::{parse_u32, raise_write, read_word, EduDebugfs, Info, Raise};
 use test_knobs::TestKnob;
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
@@ -171,21 +179,6 @@ impl TryFrom<u32> for IrqMode {
     }
 }
 
-/// One factorial request from `/dev/eduN`.
-struct FactRequest {
-    n: u32,
-    /// `PENDING` until completed.
-    result: Atomic<u64>,
-}
-
-const PENDING: u64 = u64::MAX;
-
-/// The request queue; only touched holding the loop's gate.
-struct FactQueue {
-    waiting: KVec<Arc<FactRequest>>,
-    running: Option<Arc<FactRequest>>,
-}
-
 /// Counters shown in debugfs `info` and used by the tests.
 struct Counters {
     test_irqs: Atomic<u64>,
@@ -197,16 +190,6 @@ struct Counters {
     /// Actions of a plain source that found nothing to do: the top half was
     /// spurious (a level line re-delivered after the device dropped it).
     empty_actions: Atomic<u64>,
-}
-
-/// DMA bookkeeping, under the gate.
-struct DmaState {
-    /// A transfer is programmed and has not completed.
-    busy: bool,
-    /// Set by the action when the device signalled completion.
-    done: bool,
-    /// Bytes last copied into the device buffer (0: none).
-    stored: usize,
 }
 
 /// Per-device state shared by the interrupt handler, the timer, and open files.
@@ -242,77 +225,6 @@ struct EduEngine {
 }
 
 impl EduEngine {
-    /// Queues `req` and starts it if the device is idle. Gate held.
-    fn submit(&self, gate: &Gate<'_>, req: Arc<FactRequest>) -> Result {
-        let mut q = self.queue.borrow(gate)?;
-        q.waiting.push(req, GFP_KERNEL)?;
-        if q.running.is_none() {
-            self.start_next(&mut q);
-        }
-        Ok(())
-    }
-
-    /// Starts the oldest waiting request on the device. Gate held.
-    fn start_next(&self, q: &mut FactQueue) {
-        let Ok(req) = q.waiting.remove(0) else {
-            return;
-        };
-        let started = self.bar.try_access_with(|bar| {
-            bar.write32(STATUS_IRQ_ON_FACT, regs::STATUS);
-            bar.write32(req.n, regs::FACTORIAL);
-        });
-        if started.is_none() {
-            self.fail(&req);
-            return;
-        }
-        q.running = Some(req);
-        if let Some(t) = self.timer.lock().as_ref() {
-            let _ = t.set_timeout(self.fact_timeout);
-        }
-    }
-
-    fn fail(&self, req: &FactRequest) {
-        req.result.store(PENDING - 1, Release);
-        self.gate.command_wakeup(event_of(req), false);
-    }
-
-    /// Completes the running request if the device finished it. Gate held.
-    /// `from_timer`: called by the lost-interrupt fallback.
-    fn complete_running(&self, gate: &Gate<'_>, from_timer: bool) {
-        let Ok(mut q) = self.queue.borrow(gate) else {
-            return;
-        };
-        let Some(req) = q.running.clone() else {
-            return;
-        };
-        let status = self.bar.try_access_with(|bar| {
-            let computing = bar.read32(regs::STATUS) & STATUS_COMPUTING != 0;
-            (computing, bar.read32(regs::FACTORIAL))
-        });
-        match status {
-            Some((true, _)) => {
-                // Not done yet: look again later.
-                if let Some(t) = self.timer.lock().as_ref() {
-                    let _ = t.set_timeout(self.fact_timeout);
-                }
-                return;
-            }
-            Some((false, value)) => {
-                if from_timer {
-                    self.counters.fact_recovered.add(1, Relaxed);
-                } else if let Some(t) = self.timer.lock().as_ref() {
-                    let _ = t.cancel();
-                }
-                req.result.store(u64::from(value), Release);
-                self.counters.fact_done.add(1, Relaxed);
-                self.gate.command_wakeup(event_of(&*req), false);
-            }
-            None => self.fail(&req),
-        }
-        q.running = None;
-        self.start_next(&mut q);
-    }
-
     /// Raises `n` interrupts one at a time, each after the previous one was
     /// acknowledged, so every raise is one interrupt. Process context.
     /// Stops at once (`ENODEV`) when the device goes away and on a signal
@@ -355,60 +267,6 @@ impl EduEngine {
         Ok(())
     }
 
-    /// Runs one DMA transfer of `len` bytes between `dma_buf` and the device
-    /// buffer and waits for its completion interrupt. Gate held; sleeps in the gate.
-    fn dma_transfer(&self, gate: &Gate<'_>, to_ram: bool, len: usize) -> Result {
-        let event = event_of(&self.dma);
-        // One transfer at a time: the device has one DMA engine.
-        while self.dma.borrow(gate)?.busy {
-            self.gate
-                .command_sleep(gate, event, Some(Delta::from_secs(5)))?;
-        }
-        {
-            let mut d = self.dma.borrow(gate)?;
-            d.busy = true;
-            d.done = false;
-        }
-        let handle = self.dma_buf.as_ref().ok_or(ENODEV)?.dma_handle();
-        let (src, dst, cmd) = if to_ram {
-            (
-                EDU_DMA_WINDOW,
-                handle,
-                DMA_CMD_START | DMA_CMD_TO_RAM | DMA_CMD_IRQ,
-            )
-        } else {
-            (handle, EDU_DMA_WINDOW, DMA_CMD_START | DMA_CMD_IRQ)
-        };
-        let programmed = self.bar.try_access_with(|bar| {
-            bar.write64(src, regs::DMA_SRC);
-            bar.write64(dst, regs::DMA_DST);
-            // CAST: `len <= DMA_MAX`.
-            bar.write64(len as u64, regs::DMA_COUNT);
-            bar.write64(cmd, regs::DMA_CMD);
-        });
-        let mut result = programmed.ok_or(ENODEV);
-        if result.is_ok() {
-            // QEMU completes a transfer on a 100 ms timer.
-            let start = Instant::<Monotonic>::now();
-            while !self.dma.borrow(gate)?.done {
-                if start.elapsed() > Delta::from_secs(5) {
-                    result = Err(ETIMEDOUT);
-                    break;
-                }
-                if let Err(e) = self
-                    .gate
-                    .command_sleep(gate, event, Some(Delta::from_millis(500)))
-                {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        self.dma.borrow(gate)?.busy = false;
-        self.gate.command_wakeup(event, false);
-        result
-    }
-
     /// Marks the device gone for userspace: new requests and `raise` bursts stop
     /// with `ENODEV`, readers and writers waiting in the gate fail, and closures
     /// inside it finish before this returns. Process context; idempotent.
@@ -449,191 +307,6 @@ impl EduEngine {
         self.bar
             .try_access_with(|bar| bar.write32(!0, regs::IRQ_ACK));
     }
-}
-
-/// The interrupt handler: filter in the top half, action on the loop.
-struct EduIrq {
-    engine: Arc<EduEngine>,
-}
-
-impl InterruptHandler for EduIrq {
-    fn filter(&self, ctx: &FilterContext<'_>) -> FilterResult {
-        let e = &self.engine;
-        let Ok(bar) = e.bar.access(ctx.device()) else {
-            return FilterResult::NotMine;
-        };
-        if e.deaf.load(Relaxed) {
-            return FilterResult::NotMine;
-        }
-        if !e.filter_mode && !ctx.held() {
-            // Plain source: the action acknowledges; a level line stays masked
-            // (auto-disable) until it has.
-            return FilterResult::Schedule;
-        }
-        // The filter acknowledges in the top half; so does a plain source whose
-        // action cannot run now (disabled, loop stopped), which must not keep a
-        // shared line masked for the other devices on it.
-        let status = bar.read32(regs::IRQ_STATUS);
-        if status == 0 {
-            return FilterResult::NotMine;
-        }
-        if !e.skip_ack.load(Relaxed) {
-            bar.write32(status, regs::IRQ_ACK);
-        }
-        let mut old = e.pending.load(Relaxed);
-        while let Err(now) = e.pending.cmpxchg(old, old | status, Relaxed) {
-            old = now;
-        }
-        if status & IRQ_TEST != 0 {
-            e.counters.test_irqs.add(1, Relaxed);
-        }
-        // The device is quiet again: schedule without masking, so devices sharing
-        // the line are never starved.
-        ctx.signal_interrupt();
-        if e.signal_and_schedule.load(Relaxed) {
-            return FilterResult::Schedule;
-        }
-        FilterResult::Handled
-    }
-
-    fn quiesce(&self) {
-        self.engine.quiesce();
-    }
-
-    fn action(&self, gate: &Gate<'_>, _count: u32) {
-        let e = &self.engine;
-        // What the top half acknowledged, and with a plain source what is pending.
-        let mut status = e.pending.xchg(0, Relaxed);
-        if !e.filter_mode {
-            let read = e
-                .bar
-                .try_access_with(|bar| {
-                    let s = bar.read32(regs::IRQ_STATUS);
-                    if !e.skip_ack.load(Relaxed) {
-                        bar.write32(s, regs::IRQ_ACK);
-                    }
-                    s
-                })
-                .unwrap_or(0);
-            if read & IRQ_TEST != 0 {
-                e.counters.test_irqs.add(1, Relaxed);
-            }
-            if read == 0 && status == 0 {
-                e.counters.empty_actions.add(1, Relaxed);
-            }
-            status |= read;
-        }
-        if status & IRQ_FACT != 0 {
-            e.counters.fact_irqs.add(1, Relaxed);
-            e.complete_running(gate, false);
-        }
-        if status & IRQ_DMA != 0 {
-            if let Ok(mut d) = e.dma.borrow(gate) {
-                d.done = true;
-            }
-            e.gate.command_wakeup(event_of(&e.dma), false);
-        }
-    }
-}
-
-/// The lost-interrupt fallback for factorials.
-struct FactTimeout {
-    engine: Arc<EduEngine>,
-}
-
-impl TimerAction for FactTimeout {
-    fn action(&self, gate: &Gate<'_>) {
-        self.engine.complete_running(gate, true);
-    }
-}
-
-/// debugfs view of a device.
-struct Info(Arc<EduEngine>);
-
-impl fmt::Debug for Info {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = &self.0;
-        let c = &e.counters;
-        writeln!(f, "device: {}", e.pci_name.to_str().unwrap_or("?"))?;
-        writeln!(f, "filter: {}", e.filter_mode)?;
-        writeln!(f, "loop: {}", e.work_loop.name().to_str().unwrap_or("?"))?;
-        writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
-        writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
-        writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
-        writeln!(f, "empty_actions: {}", c.empty_actions.load(Relaxed))?;
-        writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
-        writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
-        write!(
-            f,
-            "fact_lost_irq_recovered: {}",
-            c.fact_recovered.load(Relaxed)
-        )
-    }
-}
-
-/// The `raise` knob.
-struct Raise(Arc<EduEngine>);
-
-fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 16];
-    let len = reader.len();
-    if len == 0 || len > buf.len() {
-        return Err(EINVAL);
-    }
-    reader.read_slice(&mut buf[..len])?;
-    let n = parse_u32(&buf[..len])?;
-    if n == 0 || n > MAX_RAISE {
-        return Err(ERANGE);
-    }
-    r.0.raise(n)
-}
-
-/// Reads a whole knob write (at most `buf.len()` bytes) as one command word,
-/// surrounding whitespace removed.
-pub(crate) fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> Result<&'b str> {
-    let len = reader.len();
-    if len == 0 || len > buf.len() {
-        return Err(EINVAL);
-    }
-    reader.read_slice(&mut buf[..len])?;
-    Ok(core::str::from_utf8(&buf[..len])
-        .map_err(|_| EINVAL)?
-        .trim())
-}
-
-/// Parses a decimal number with optional surrounding whitespace.
-fn parse_u32(bytes: &[u8]) -> Result<u32> {
-    let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(EINVAL);
-    }
-    s.parse::<u32>().map_err(|_| ERANGE)
-}
-
-/// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
-/// source's enable state; read the driver's disable count.
-struct IrqCtl(InterruptControl<EduIrq>);
-
-fn irq_ctl_write(c: &IrqCtl, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 16];
-    match read_word(reader, &mut buf)? {
-        "disable" => c.0.disable(),
-        "enable" => c.0.enable(),
-        _ => Err(EINVAL),
-    }
-}
-
-fn irq_ctl_read(c: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    writeln!(f, "{}", c.0.disable_depth())
-}
-
-/// debugfs entries of a device; dropped first at unbind (waits for writers).
-struct EduDebugfs {
-    _test: Option<Pin<KBox<DebugfsFile<TestKnob>>>>,
-    _irq_ctl: Option<Pin<KBox<DebugfsFile<IrqCtl>>>>,
-    _raise: Pin<KBox<DebugfsFile<Raise>>>,
-    _info: Pin<KBox<DebugfsFile<Info>>>,
-    _dir: Dir,
 }
 
 /// What userspace opens: `/dev/eduN` and `/dev/eduN-dma`, next to the engine
@@ -993,204 +666,6 @@ impl Drop for ModuleRef {
     fn drop(&mut self) {
         // SAFETY: Releases the reference `get` took.
         unsafe { kernel::bindings::module_put(THIS_MODULE.as_ptr()) };
-    }
-}
-
-/// An open `/dev/eduN`.
-#[pin_data]
-struct EduFile {
-    _module: ModuleRef,
-    engine: Arc<EduEngine>,
-    /// Requests written and not yet read, oldest first.
-    #[pin]
-    requests: Mutex<KVec<Arc<FactRequest>>>,
-    /// The unread rest of the last answer ("720\n"), so reads of any size work.
-    #[pin]
-    unread: Mutex<KVec<u8>>,
-}
-
-#[vtable]
-impl MiscDevice for EduFile {
-    type Ptr = Pin<KBox<Self>>;
-
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        // SAFETY: Every `MiscDeviceRegistration<EduFile>` is the `misc` field of an
-        // `EduNodes`, which outlives the registration (`open` cannot run after it
-        // was deregistered).
-        let dev = unsafe {
-            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduNodes, misc)
-        };
-        let engine = dev.engine_for_open()?;
-        KBox::try_pin_init(
-            try_pin_init!(EduFile {
-                _module: ModuleRef::get()?,
-                engine,
-                requests <- new_mutex!(KVec::new()),
-                unread <- new_mutex!(KVec::new()),
-            }),
-            GFP_KERNEL,
-        )
-    }
-
-    fn write_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
-        let me = kiocb.file();
-        let len = iov.len();
-        if len == 0 {
-            return Err(EINVAL);
-        }
-        if len > MAX_WRITE {
-            return Err(E2BIG);
-        }
-        let mut buf = [0u8; MAX_WRITE];
-        let got = iov.copy_from_iter(&mut buf[..len]);
-        let n = parse_u32(&buf[..got])?;
-        if n > FACT_MAX_N {
-            return Err(ERANGE);
-        }
-        let req = Arc::new(
-            FactRequest {
-                n,
-                result: Atomic::new(PENDING),
-            },
-            GFP_KERNEL,
-        )?;
-        let e = &me.engine;
-        if e.gone.load(Acquire) {
-            return Err(ENODEV);
-        }
-        me.requests.lock().push(req.clone(), GFP_KERNEL)?;
-        let submitted = e
-            .gate
-            .run_action(|g| e.submit(g, req.clone()))
-            .and_then(|r| r);
-        if let Err(err) = submitted {
-            me.requests.lock().retain(|r| !Arc::ptr_eq(r, &req));
-            return Err(err);
-        }
-        *kiocb.ki_pos_mut() = 0;
-        Ok(got)
-    }
-
-    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        let me = kiocb.file();
-        if me.unread.lock().is_empty() {
-            let Some(req) = me.requests.lock().first().cloned() else {
-                // Nothing was written on this file.
-                return Err(EINVAL);
-            };
-            let e = &me.engine;
-            let event = event_of(&*req);
-            e.gate
-                .run_action(|g| -> Result {
-                    while req.result.load(Acquire) == PENDING {
-                        e.gate.command_sleep(g, event, None)?;
-                    }
-                    Ok(())
-                })
-                .and_then(|r| r)?;
-            me.requests.lock().retain(|r| !Arc::ptr_eq(r, &req));
-            let value = req.result.load(Acquire);
-            if value == PENDING - 1 {
-                return Err(EIO);
-            }
-            let text = CString::try_from_fmt(fmt!("{}\n", value))?;
-            me.unread
-                .lock()
-                .extend_from_slice(text.to_bytes(), GFP_KERNEL)?;
-        }
-        let mut unread = me.unread.lock();
-        let mut pos = 0i64;
-        let n = iov.simple_read_from_buffer(&mut pos, &unread)?;
-        // Keep what the caller did not take (answers are a few bytes long).
-        let rest = KVec::from_elem(0u8, unread.len() - n, GFP_KERNEL);
-        let mut rest = rest?;
-        rest.copy_from_slice(&unread[n..]);
-        *unread = rest;
-        Ok(n)
-    }
-}
-
-/// An open `/dev/eduN-dma`: a write copies the bytes into the device buffer by
-/// DMA, a read copies them back by DMA (1 to 4095 bytes per transfer).
-struct EduDmaFile {
-    _module: ModuleRef,
-    engine: Arc<EduEngine>,
-}
-
-#[vtable]
-impl MiscDevice for EduDmaFile {
-    type Ptr = Pin<KBox<Self>>;
-
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        // SAFETY: Every `MiscDeviceRegistration<EduDmaFile>` is the `dma_misc` field of
-        // an `EduNodes`, which outlives the registration.
-        let dev = unsafe {
-            &*kernel::container_of!(core::ptr::from_ref(misc).cast_mut(), EduNodes, dma_misc)
-        };
-        KBox::pin_init(
-            Ok::<_, Error>(EduDmaFile {
-                _module: ModuleRef::get()?,
-                engine: dev.engine_for_open()?,
-            }),
-            GFP_KERNEL,
-        )
-    }
-
-    fn write_iter(mut kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
-        let e = &kiocb.file().engine;
-        let len = iov.len();
-        if len == 0 || len > DMA_MAX {
-            return Err(EINVAL);
-        }
-        let mut data = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        if iov.copy_from_iter(&mut data) != len {
-            return Err(EFAULT);
-        }
-        e.gate
-            .run_action(|g| -> Result {
-                while e.dma.borrow(g)?.busy {
-                    e.gate
-                        .command_sleep(g, event_of(&e.dma), Some(Delta::from_secs(5)))?;
-                }
-                let dma_buf = e.dma_buf.as_ref().ok_or(ENODEV)?;
-                // SAFETY: No transfer is in flight (`busy` is clear and the gate is
-                // held), so neither the device nor another task touches the buffer.
-                let buf = unsafe { dma_buf.as_mut() };
-                buf[..len].copy_from_slice(&data);
-                e.dma_transfer(g, false, len)?;
-                e.dma.borrow(g)?.stored = len;
-                Ok(())
-            })
-            .and_then(|r| r)?;
-        *kiocb.ki_pos_mut() = 0;
-        Ok(len)
-    }
-
-    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
-        let e = &kiocb.file().engine;
-        let data = e
-            .gate
-            .run_action(|g| -> Result<KVec<u8>> {
-                let dma_buf = e.dma_buf.as_ref().ok_or(ENODEV)?;
-                let len = e.dma.borrow(g)?.stored;
-                if len == 0 {
-                    // Nothing was written to the device buffer yet.
-                    return Err(EINVAL);
-                }
-                {
-                    // SAFETY: As in `write_iter`: no transfer in flight.
-                    let buf = unsafe { dma_buf.as_mut() };
-                    buf[..len].fill(0);
-                }
-                e.dma_transfer(g, true, len)?;
-                let mut out = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-                // SAFETY: The transfer completed; nothing touches the buffer.
-                out.copy_from_slice(unsafe { &dma_buf.as_ref()[..len] });
-                Ok(out)
-            })
-            .and_then(|r| r)?;
-        let mut pos = 0i64;
-        iov.simple_read_from_buffer(&mut pos, &data)
     }
 }
 

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The debugfs files of a device: `info` (driver counters), `raise` (write N:
+//! the device raises N interrupts), `irq_ctl` (see `irq.rs`) and, with
+//! `test_knobs=1`, `test` (see `test_knobs.rs`).
+
+use super::*;
+
+/// debugfs view of a device.
+pub(crate) struct Info(pub(crate) Arc<EduEngine>);
+
+impl fmt::Debug for Info {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        let c = &e.counters;
+        writeln!(f, "device: {}", e.pci_name.to_str().unwrap_or("?"))?;
+        writeln!(f, "filter: {}", e.filter_mode)?;
+        writeln!(f, "loop: {}", e.work_loop.name().to_str().unwrap_or("?"))?;
+        writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
+        writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
+        writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
+        writeln!(f, "empty_actions: {}", c.empty_actions.load(Relaxed))?;
+        writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
+        writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
+        write!(
+            f,
+            "fact_lost_irq_recovered: {}",
+            c.fact_recovered.load(Relaxed)
+        )
+    }
+}
+
+/// The `raise` knob.
+pub(crate) struct Raise(pub(crate) Arc<EduEngine>);
+
+pub(crate) fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    let n = parse_u32(&buf[..len])?;
+    if n == 0 || n > MAX_RAISE {
+        return Err(ERANGE);
+    }
+    r.0.raise(n)
+}
+
+/// Reads a whole knob write (at most `buf.len()` bytes) as one command word,
+/// surrounding whitespace removed.
+pub(crate) fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> Result<&'b str> {
+    let len = reader.len();
+    if len == 0 || len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    Ok(core::str::from_utf8(&buf[..len])
+        .map_err(|_| EINVAL)?
+        .trim())
+}
+
+/// Parses a decimal number with optional surrounding whitespace.
+pub(crate) fn parse_u32(bytes: &[u8]) -> Result<u32> {
+    let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EINVAL);
+    }
+    s.parse::<u32>().map_err(|_| ERANGE)
+}
+
+/// debugfs entries of a device; dropped first at unbind (waits for writers).
+pub(crate) struct EduDebugfs {
+    pub(crate) _test: Option<Pin<KBox<DebugfsFile<TestKnob>>>>,
+    pub(crate) _irq_ctl: Option<Pin<KBox<DebugfsFile<IrqCtl>>>>,
+    pub(crate) _raise: Pin<KBox<DebugfsFile<Raise>>>,
+    pub(crate) _info: Pin<KBox<DebugfsFile<Info>>>,
+    pub(crate) _dir: Dir,
+}
