@@ -62,7 +62,7 @@ use kernel::{
     uaccess::UserSliceReader,
     InPlaceModule,
 };
-use knobs::{parse_u32, raise_write, read_word, EduDebugfs, Info, Raise};
+use knobs::{parse_u32, read_word, EduDebugfs};
 use test_knobs::TestKnob;
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
@@ -192,6 +192,20 @@ struct Counters {
     empty_actions: Atomic<u64>,
 }
 
+impl Counters {
+    const fn new() -> Self {
+        Self {
+            test_irqs: Atomic::new(0),
+            fact_irqs: Atomic::new(0),
+            fact_done: Atomic::new(0),
+            fact_recovered: Atomic::new(0),
+            raised: Atomic::new(0),
+            raise_timeouts: Atomic::new(0),
+            empty_actions: Atomic::new(0),
+        }
+    }
+}
+
 /// Per-device state shared by the interrupt handler, the timer, and open files.
 #[pin_data]
 struct EduEngine {
@@ -225,6 +239,78 @@ struct EduEngine {
 }
 
 impl EduEngine {
+    /// Probe step: the engine with its work loop (named `loop_name`, statistics
+    /// under `loop_debugfs`) and command gate; the timer comes with
+    /// [`EduEngine::start_timer`].
+    fn new(
+        pdev: &pci::Device<Core<'_>>,
+        bar: Devres<Bar0>,
+        dma_buf: Option<Coherent<[u8]>>,
+        loop_name: &'static CStr,
+        loop_debugfs: Option<Dir>,
+    ) -> Result<Arc<Self>> {
+        let work_loop = WorkLoop::new(
+            loop_name,
+            LoopOptions {
+                debugfs: loop_debugfs,
+                ..LoopOptions::default()
+            },
+        )?;
+        let gate = CommandGate::new(c"commands")?;
+        work_loop.add_event_source(&gate)?;
+        let dma = GateCell::new(
+            &work_loop,
+            DmaState {
+                busy: false,
+                done: false,
+                stored: 0,
+            },
+        );
+        let queue = GateCell::new(
+            &work_loop,
+            FactQueue {
+                waiting: KVec::new(),
+                running: None,
+            },
+        );
+        let timeout_ms = *module_parameters::fact_timeout_ms.value();
+        Arc::pin_init(
+            try_pin_init!(EduEngine {
+                bar,
+                pci_name: pdev.as_ref().name().to_cstring()?,
+                filter_mode: *module_parameters::filter.value() != 0,
+                fact_timeout: Delta::from_millis(timeout_ms.into()),
+                work_loop,
+                gate,
+                queue,
+                timer <- new_mutex!(None),
+                pending: Atomic::new(0),
+                dma_buf,
+                dma,
+                counters: Counters::new(),
+                gone: AtomicFlag::new(false),
+                signal_and_schedule: AtomicFlag::new(false),
+                skip_ack: AtomicFlag::new(false),
+                deaf: AtomicFlag::new(false),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Probe step: the lost-interrupt timer, on the engine's loop. It holds the
+    /// engine: a probe that fails after this must shut the engine down.
+    fn start_timer(self: &Arc<Self>) -> Result {
+        let timer = TimerEventSource::new(
+            c"fact-timeout",
+            FactTimeout {
+                engine: self.clone(),
+            },
+        )?;
+        self.work_loop.add_event_source(&timer)?;
+        *self.timer.lock() = Some(timer);
+        Ok(())
+    }
+
     /// Raises `n` interrupts one at a time, each after the previous one was
     /// acknowledged, so every raise is one interrupt. Process context.
     /// Stops at once (`ENODEV`) when the device goes away and on a signal
@@ -393,162 +479,36 @@ impl Drop for Slot {
 }
 
 impl<'a> EduDevice<'a> {
+    /// Binds one edu device, in named steps: map its registers, set up DMA,
+    /// take a device slot and an interrupt vector, start the engine (work loop,
+    /// command gate, timer), make the debugfs files, then the misc devices and
+    /// the interrupt source.
     fn probe(pdev: &'a pci::Device<Core<'_>>) -> Result<impl PinInit<Self, Error> + 'a> {
         if pdev.vendor_id().as_raw() != EDU_VENDOR || pdev.device_id() != EDU_DEVICE {
             return Err(ENODEV);
         }
-        let mode = IrqMode::try_from(*module_parameters::irq_mode.value())?;
-        let filter_mode = *module_parameters::filter.value() != 0;
-        let timeout_ms = *module_parameters::fact_timeout_ms.value();
-
-        pdev.enable_device_mem()?;
-        pdev.set_master();
-        let bar = pdev.iomap_region_sized::<{ regs::END }>(0, c"edu")?;
-        let id = bar.read32(regs::ID);
-        if id & 0xff != 0xed {
-            dev_err!(pdev, "unexpected id {:#010x}: not an edu device\n", id);
-            return Err(ENODEV);
-        }
-        let bar = bar.into_devres()?;
-
-        // DMA is optional: without memory the device can reach (a 28-bit engine on a
-        // kernel without `CONFIG_ZONE_DMA`) the driver works without `/dev/eduN-dma`.
-        let dma_bits = *module_parameters::dma_bits.value();
-        let dma_buf = DmaMask::try_new(dma_bits)
-            .and_then(|mask| {
-                // SAFETY: Probe: no DMA is set up yet, and nothing else changes the mask.
-                unsafe { pdev.dma_set_mask_and_coherent(mask) }
-            })
-            .and_then(|()| Coherent::<u8>::zeroed_slice(pdev.as_ref(), DMA_MAX + 1, GFP_KERNEL))
-            .inspect_err(|e| {
-                dev_warn!(
-                    pdev,
-                    "no {}-bit DMA ({:?}): /dev/edu*-dma disabled; a kernel without \
-                     CONFIG_ZONE_DMA needs edu,dma_mask=0xffffffff and dma_bits=32\n",
-                    dma_bits,
-                    e
-                )
-            })
-            .ok();
-
+        let (bar, id) = map_registers(pdev)?;
+        let dma_buf = dma_buffer(pdev);
         let slot_guard = Slot::take().inspect_err(|_| {
             dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
         })?;
-        let alloc =
-            |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
-        let (vectors, msi) = match mode {
-            IrqMode::Msi => (alloc(pci::IrqType::Msi), true),
-            IrqMode::Intx => (alloc(pci::IrqType::Intx), false),
-            IrqMode::Mixed if slot_guard.0 % 2 == 1 => (alloc(pci::IrqType::Intx), false),
-            IrqMode::Mixed => (alloc(pci::IrqType::Msi), true),
-            IrqMode::Auto => match alloc(pci::IrqType::Msi) {
-                Ok(v) => (Ok(v), true),
-                Err(_) => (alloc(pci::IrqType::Intx), false),
-            },
-        };
-        let vectors =
-            vectors.inspect_err(|e| dev_err!(pdev, "no {:?} interrupt vector: {:?}\n", mode, e))?;
-        let vector = *vectors.start();
-        // MSI is never shared; an INTx line may be, unless the user asked for it
-        // alone (then `request_irq` fails if another device has it).
-        let sharing = if msi || *module_parameters::intx_exclusive.value() == 1 {
-            Sharing::Exclusive
-        } else {
-            Sharing::Shared
-        };
-
+        let (vector, msi) = irq_vector(pdev, slot_guard.0)?;
         // CAST: `slot < MAX_DEVICES`.
         let idx = slot_guard.0 as usize;
         // SAFETY: Written only at module init and exit, when no probe runs.
         let roots = unsafe { (*core::ptr::addr_of!(DEBUGFS_ROOT)).clone() };
-        let work_loop = WorkLoop::new(
+        let engine = EduEngine::new(
+            pdev,
+            bar,
+            dma_buf,
             LOOP_NAMES[idx],
-            LoopOptions {
-                debugfs: roots.as_ref().map(|(_, wl)| wl.clone()),
-                ..LoopOptions::default()
-            },
-        )?;
-        let gate = CommandGate::new(c"commands")?;
-        work_loop.add_event_source(&gate)?;
-        let dma = GateCell::new(
-            &work_loop,
-            DmaState {
-                busy: false,
-                done: false,
-                stored: 0,
-            },
-        );
-        let queue = GateCell::new(
-            &work_loop,
-            FactQueue {
-                waiting: KVec::new(),
-                running: None,
-            },
-        );
-        let pci_name = pdev.as_ref().name().to_cstring()?;
-        let engine = Arc::pin_init(
-            try_pin_init!(EduEngine {
-                bar,
-                pci_name,
-                filter_mode,
-                fact_timeout: Delta::from_millis(timeout_ms.into()),
-                work_loop,
-                gate,
-                queue,
-                timer <- new_mutex!(None),
-                pending: Atomic::new(0),
-                dma_buf,
-                dma,
-                counters: Counters {
-                    test_irqs: Atomic::new(0),
-                    fact_irqs: Atomic::new(0),
-                    fact_done: Atomic::new(0),
-                    fact_recovered: Atomic::new(0),
-                    raised: Atomic::new(0),
-                    raise_timeouts: Atomic::new(0),
-                    empty_actions: Atomic::new(0),
-                },
-                gone: AtomicFlag::new(false),
-                signal_and_schedule: AtomicFlag::new(false),
-                skip_ack: AtomicFlag::new(false),
-                deaf: AtomicFlag::new(false),
-            }? Error),
-            GFP_KERNEL,
-        )?;
-        let timer = TimerEventSource::new(
-            c"fact-timeout",
-            FactTimeout {
-                engine: engine.clone(),
-            },
+            roots.as_ref().map(|(_, wl)| wl.clone()),
         )?;
         // The timer holds the engine: from here on a failed probe must break that
         // cycle and stop the loop, which `ShutdownOnError` does.
         let cleanup = ShutdownOnError(Some(engine.clone()));
-        engine.work_loop.add_event_source(&timer)?;
-        *engine.timer.lock() = Some(timer);
-
-        let debugfs = roots.map(|(edu, _)| {
-            let dir = edu.subdir(&engine.pci_name);
-            let raise = KBox::pin_init(
-                dir.write_callback_file(c"raise", Raise(engine.clone()), &raise_write),
-                GFP_KERNEL,
-            );
-            let info = KBox::pin_init(
-                dir.read_only_file(c"info", Info(engine.clone())),
-                GFP_KERNEL,
-            );
-            (dir, raise, info)
-        });
-        let debugfs = match debugfs {
-            Some((dir, Ok(raise), Ok(info))) => Some(EduDebugfs {
-                _test: None,
-                _irq_ctl: None,
-                _raise: raise,
-                _info: info,
-                _dir: dir,
-            }),
-            _ => None,
-        };
+        engine.start_timer()?;
+        let debugfs = roots.and_then(|(edu, _)| EduDebugfs::new(&edu, &engine));
 
         let slot_no = slot_guard.0;
         // From here on only the bound device is needed (not the probe-time `Core`).
@@ -570,7 +530,7 @@ impl<'a> EduDevice<'a> {
             irq <- InterruptEventSource::new(
                 vector.try_into()?,
                 c"edu",
-                sharing,
+                irq_sharing(msi),
                 SourceOptions {
                     storm_per_sec: *module_parameters::storm_per_sec.value(),
                     ..SourceOptions::default()
@@ -580,32 +540,9 @@ impl<'a> EduDevice<'a> {
             _: {
                 engine.work_loop.add_event_source(&*irq)?;
                 irq.enable()?;
-                // The `irq_ctl` and `test` knobs need the source, which exists only now.
-                let mut files = debugfs.lock();
-                if let Some(d) = &mut *files {
-                    d._irq_ctl = KBox::pin_init(
-                        d._dir.read_write_callback_file(
-                            c"irq_ctl",
-                            IrqCtl(irq.control()),
-                            &irq_ctl_read,
-                            &irq_ctl_write,
-                        ),
-                        GFP_KERNEL,
-                    )
-                    .ok();
-                    if *module_parameters::test_knobs.value() == 1 {
-                        d._test = KBox::pin_init(
-                            d._dir.write_callback_file(
-                                c"test",
-                                TestKnob::new(engine, &irq),
-                                &test_knobs::write,
-                            ),
-                            GFP_KERNEL,
-                        )
-                        .ok();
-                    }
+                if let Some(d) = &mut *debugfs.lock() {
+                    d.add_irq_files(engine, &irq);
                 }
-                drop(files);
                 dev_info!(
                     pdev,
                     "id {:#010x}, {} on IRQ {} ({}, {}), {} source, /dev/{}\n",
@@ -614,7 +551,7 @@ impl<'a> EduDevice<'a> {
                     irq.irq(),
                     if irq.is_level_triggered() { "level" } else { "edge" },
                     if irq.is_shared() { "shared" } else { "exclusive" },
-                    if filter_mode { "filter" } else { "plain" },
+                    if engine.filter_mode { "filter" } else { "plain" },
                     MISC_NAMES[idx].to_str().unwrap_or("?")
                 );
                 // The slot and the engine now belong to the device; `PinnedDrop`
@@ -623,6 +560,75 @@ impl<'a> EduDevice<'a> {
                 cleanup.disarm();
             },
         }? Error))
+    }
+}
+
+/// Probe step: enables the device and maps BAR0; returns it with the ID register.
+fn map_registers(pdev: &pci::Device<Core<'_>>) -> Result<(Devres<Bar0>, u32)> {
+    pdev.enable_device_mem()?;
+    pdev.set_master();
+    let bar = pdev.iomap_region_sized::<{ regs::END }>(0, c"edu")?;
+    let id = bar.read32(regs::ID);
+    if id & 0xff != 0xed {
+        dev_err!(pdev, "unexpected id {:#010x}: not an edu device\n", id);
+        return Err(ENODEV);
+    }
+    Ok((bar.into_devres()?, id))
+}
+
+/// Probe step: the host side of DMA transfers. DMA is optional: without memory
+/// the device can reach (a 28-bit engine on a kernel without `CONFIG_ZONE_DMA`)
+/// the driver works without `/dev/eduN-dma`.
+fn dma_buffer(pdev: &pci::Device<Core<'_>>) -> Option<Coherent<[u8]>> {
+    let dma_bits = *module_parameters::dma_bits.value();
+    DmaMask::try_new(dma_bits)
+        .and_then(|mask| {
+            // SAFETY: Probe: no DMA is set up yet, and nothing else changes the mask.
+            unsafe { pdev.dma_set_mask_and_coherent(mask) }
+        })
+        .and_then(|()| Coherent::<u8>::zeroed_slice(pdev.as_ref(), DMA_MAX + 1, GFP_KERNEL))
+        .inspect_err(|e| {
+            dev_warn!(
+                pdev,
+                "no {}-bit DMA ({:?}): /dev/edu*-dma disabled; a kernel without \
+                 CONFIG_ZONE_DMA needs edu,dma_mask=0xffffffff and dma_bits=32\n",
+                dma_bits,
+                e
+            )
+        })
+        .ok()
+}
+
+/// Probe step: one interrupt vector as `irq_mode` asks (device slot `slot`
+/// decides in the alternating mode); returns it and whether it is MSI.
+fn irq_vector<'a>(
+    pdev: &'a pci::Device<Core<'_>>,
+    slot: u32,
+) -> Result<(pci::IrqVector<'a>, bool)> {
+    let mode = IrqMode::try_from(*module_parameters::irq_mode.value())?;
+    let alloc = |t: pci::IrqType| pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(t));
+    let (vectors, msi) = match mode {
+        IrqMode::Msi => (alloc(pci::IrqType::Msi), true),
+        IrqMode::Intx => (alloc(pci::IrqType::Intx), false),
+        IrqMode::Mixed if slot % 2 == 1 => (alloc(pci::IrqType::Intx), false),
+        IrqMode::Mixed => (alloc(pci::IrqType::Msi), true),
+        IrqMode::Auto => match alloc(pci::IrqType::Msi) {
+            Ok(v) => (Ok(v), true),
+            Err(_) => (alloc(pci::IrqType::Intx), false),
+        },
+    };
+    let vectors =
+        vectors.inspect_err(|e| dev_err!(pdev, "no {:?} interrupt vector: {:?}\n", mode, e))?;
+    Ok((*vectors.start(), msi))
+}
+
+/// MSI is never shared; an INTx line may be, unless the user asked for it alone
+/// (then `request_irq` fails if another device has it).
+fn irq_sharing(msi: bool) -> Sharing {
+    if msi || *module_parameters::intx_exclusive.value() == 1 {
+        Sharing::Exclusive
+    } else {
+        Sharing::Shared
     }
 }
 

@@ -77,3 +77,59 @@ pub(crate) struct EduDebugfs {
     pub(crate) _info: Pin<KBox<DebugfsFile<Info>>>,
     pub(crate) _dir: Dir,
 }
+
+impl EduDebugfs {
+    /// `edu/<pci>/{info,raise}` for `engine`; `None` if a file could not be made
+    /// (debugfs is best effort).
+    pub(crate) fn new(root: &Dir, engine: &Arc<EduEngine>) -> Option<Self> {
+        let dir = root.subdir(&engine.pci_name);
+        let raise = KBox::pin_init(
+            dir.write_callback_file(c"raise", Raise(engine.clone()), &raise_write),
+            GFP_KERNEL,
+        );
+        let info = KBox::pin_init(
+            dir.read_only_file(c"info", Info(engine.clone())),
+            GFP_KERNEL,
+        );
+        match (raise, info) {
+            (Ok(raise), Ok(info)) => Some(Self {
+                _test: None,
+                _irq_ctl: None,
+                _raise: raise,
+                _info: info,
+                _dir: dir,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The files that need the interrupt source, which exists only at the end of
+    /// probe: `irq_ctl`, and `test` with `test_knobs=1`.
+    pub(crate) fn add_irq_files(
+        &mut self,
+        engine: &Arc<EduEngine>,
+        irq: &InterruptEventSource<'_, EduIrq>,
+    ) {
+        self._irq_ctl = KBox::pin_init(
+            self._dir.read_write_callback_file(
+                c"irq_ctl",
+                IrqCtl(irq.control()),
+                &irq_ctl_read,
+                &irq_ctl_write,
+            ),
+            GFP_KERNEL,
+        )
+        .ok();
+        if *module_parameters::test_knobs.value() == 1 {
+            self._test = KBox::pin_init(
+                self._dir.write_callback_file(
+                    c"test",
+                    TestKnob::new(engine, irq),
+                    &test_knobs::write,
+                ),
+                GFP_KERNEL,
+            )
+            .ok();
+        }
+    }
+}
