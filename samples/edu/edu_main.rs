@@ -48,7 +48,7 @@ use kernel::{
     dma::{Coherent, Device as _, DmaMask},
     driver,
     fs::{File, Kiocb},
-    io::Io,
+    io::{poll::read_poll_timeout, Io},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     new_mutex, pci,
@@ -58,7 +58,7 @@ use kernel::{
         atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release},
         Arc, Mutex,
     },
-    time::{delay::fsleep, Delta, Instant, Monotonic},
+    time::{Delta, Instant, Monotonic},
     uaccess::UserSliceReader,
     InPlaceModule,
 };
@@ -331,24 +331,23 @@ impl EduEngine {
             self.counters.raised.add(1, Relaxed);
             // Wait for the acknowledgement, sleeping between looks: with a plain
             // source it is the action, on the loop thread, that acknowledges.
-            let start = Instant::<Monotonic>::now();
-            loop {
-                let status = self
-                    .bar
-                    .try_access_with(|bar| bar.read32(regs::IRQ_STATUS))
-                    .ok_or(ENODEV)?;
-                if status & IRQ_TEST == 0 {
-                    break;
-                }
-                if self.gone.load(Acquire) {
-                    return Err(ENODEV);
-                }
-                if start.elapsed() > Delta::from_millis(RAISE_ACK_TIMEOUT_MS) {
-                    self.counters.raise_timeouts.add(1, Relaxed);
-                    return Err(ETIMEDOUT);
-                }
-                fsleep(Delta::from_micros(20));
+            let acked = read_poll_timeout(
+                || {
+                    if self.gone.load(Acquire) {
+                        return Err(ENODEV);
+                    }
+                    self.bar
+                        .try_access_with(|bar| bar.read32(regs::IRQ_STATUS))
+                        .ok_or(ENODEV)
+                },
+                |status| status & IRQ_TEST == 0,
+                Delta::from_micros(20),
+                Delta::from_millis(RAISE_ACK_TIMEOUT_MS),
+            );
+            if acked == Err(ETIMEDOUT) {
+                self.counters.raise_timeouts.add(1, Relaxed);
             }
+            acked?;
         }
         Ok(())
     }
@@ -378,17 +377,19 @@ impl EduEngine {
     fn quiesce(&self) {
         self.bar.try_access_with(|bar| bar.write32(0, regs::STATUS));
         // QEMU runs a transfer 100 ms after it was started; wait for it to finish.
-        let start = Instant::<Monotonic>::now();
-        while self
-            .bar
-            .try_access_with(|bar| bar.read64(regs::DMA_CMD) & DMA_CMD_START != 0)
-            .unwrap_or(false)
-        {
-            if start.elapsed() > Delta::from_millis(DMA_DRAIN_TIMEOUT_MS) {
-                pr_warn!("edu: DMA still running at teardown\n");
-                break;
-            }
-            fsleep(Delta::from_millis(1));
+        let drained = read_poll_timeout(
+            || {
+                Ok(self
+                    .bar
+                    .try_access_with(|bar| bar.read64(regs::DMA_CMD))
+                    .unwrap_or(0))
+            },
+            |cmd| cmd & DMA_CMD_START == 0,
+            Delta::from_millis(1),
+            Delta::from_millis(DMA_DRAIN_TIMEOUT_MS),
+        );
+        if drained.is_err() {
+            pr_warn!("edu: DMA still running at teardown\n");
         }
         self.bar
             .try_access_with(|bar| bar.write32(!0, regs::IRQ_ACK));
@@ -723,65 +724,66 @@ struct EduModule {
     _debugfs_guard: DebugfsRootGuard,
 }
 
+/// Refuses a module parameter outside what it accepts, saying what to use.
+fn check_param(name: &str, value: u32, ok: bool, hint: &str) -> Result {
+    if !ok {
+        pr_err!("edu: {}={} is invalid: use {}\n", name, value, hint);
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Module init step: every parameter is in range, or `insmod` fails saying why.
+fn check_params() -> Result {
+    let mode = *module_parameters::irq_mode.value();
+    let ok = IrqMode::try_from(mode).is_ok();
+    check_param(
+        "irq_mode",
+        mode,
+        ok,
+        "0 (auto), 1 (INTx), 2 (MSI) or 3 (alternating)",
+    )?;
+    let filter = *module_parameters::filter.value();
+    check_param("filter", filter, filter <= 1, "1 (filter) or 0 (plain)")?;
+    let dma_bits = *module_parameters::dma_bits.value();
+    // The hint names `DMA_BITS_MIN`, 24 (checked at build time).
+    const _: () = assert!(DMA_BITS_MIN == 24);
+    check_param(
+        "dma_bits",
+        dma_bits,
+        (DMA_BITS_MIN..=64).contains(&dma_bits),
+        "the number of address bits the device's DMA engine decodes, 24..=64 \
+         (QEMU's edu: 28, or its dma_mask property)",
+    )?;
+    let knobs = *module_parameters::test_knobs.value();
+    check_param("test_knobs", knobs, knobs <= 1, "0 or 1")?;
+    let storm = *module_parameters::storm_per_sec.value();
+    check_param(
+        "storm_per_sec",
+        storm,
+        storm <= 10_000_000,
+        "0 (off) or up to 10000000",
+    )?;
+    let exclusive = *module_parameters::intx_exclusive.value();
+    check_param(
+        "intx_exclusive",
+        exclusive,
+        exclusive <= 1,
+        "0 (shared) or 1 (exclusive)",
+    )?;
+    let timeout = *module_parameters::fact_timeout_ms.value();
+    check_param(
+        "fact_timeout_ms",
+        timeout,
+        (1..=10_000).contains(&timeout),
+        "1..=10000",
+    )
+}
+
 impl InPlaceModule for EduModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         pin_init::pin_init_scope(move || {
-            let mode = *module_parameters::irq_mode.value();
-            if IrqMode::try_from(mode).is_err() {
-                pr_err!(
-                    "edu: irq_mode={} is invalid: use 0 (auto), 1 (INTx) or 2 (MSI)\n",
-                    mode
-                );
-                return Err(EINVAL);
-            }
-            let filter = *module_parameters::filter.value();
-            if filter > 1 {
-                pr_err!(
-                    "edu: filter={} is invalid: use 1 (filter) or 0 (plain)\n",
-                    filter
-                );
-                return Err(EINVAL);
-            }
-            let dma_bits = *module_parameters::dma_bits.value();
-            if !(DMA_BITS_MIN..=64).contains(&dma_bits) {
-                pr_err!(
-                    "edu: dma_bits={} is invalid: use the number of address bits the \
-                     device's DMA engine decodes, {}..=64 (QEMU's edu: 28, or its \
-                     dma_mask property)\n",
-                    dma_bits,
-                    DMA_BITS_MIN
-                );
-                return Err(EINVAL);
-            }
-            let knobs = *module_parameters::test_knobs.value();
-            if knobs > 1 {
-                pr_err!("edu: test_knobs={} is invalid: use 0 or 1\n", knobs);
-                return Err(EINVAL);
-            }
-            let storm = *module_parameters::storm_per_sec.value();
-            if storm > 10_000_000 {
-                pr_err!(
-                    "edu: storm_per_sec={} is invalid: use 0 (off) or up to 10000000\n",
-                    storm
-                );
-                return Err(EINVAL);
-            }
-            let exclusive = *module_parameters::intx_exclusive.value();
-            if exclusive > 1 {
-                pr_err!(
-                    "edu: intx_exclusive={} is invalid: use 0 (shared) or 1 (exclusive)\n",
-                    exclusive
-                );
-                return Err(EINVAL);
-            }
-            let timeout = *module_parameters::fact_timeout_ms.value();
-            if timeout == 0 || timeout > 10_000 {
-                pr_err!(
-                    "edu: fact_timeout_ms={} is invalid: use 1..=10000\n",
-                    timeout
-                );
-                return Err(EINVAL);
-            }
+            check_params()?;
             // SAFETY: Module init: no probe runs yet.
             unsafe {
                 *core::ptr::addr_of_mut!(DEBUGFS_ROOT) =

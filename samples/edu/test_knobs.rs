@@ -44,7 +44,7 @@ use super::{
     EduEngine, EduIrq, IRQ_TEST,
 };
 use kernel::{
-    io::Io,
+    io::{poll::read_poll_timeout, Io},
     prelude::*,
     sync::{
         atomic::{Relaxed, Release},
@@ -193,17 +193,13 @@ impl TestKnob {
 
 /// Waits up to `STEP_MS` for `cond`.
 fn wait_for(cond: impl Fn() -> bool) -> Result {
-    for _ in 0..STEP_MS {
-        if cond() {
-            return Ok(());
-        }
-        fsleep(Delta::from_millis(1));
-    }
-    if cond() {
-        Ok(())
-    } else {
-        Err(ETIMEDOUT)
-    }
+    read_poll_timeout(
+        || Ok(cond()),
+        |&done| done,
+        Delta::from_millis(1),
+        Delta::from_millis(STEP_MS.into()),
+    )
+    .map(|_| ())
 }
 
 pub(crate) fn write(t: &TestKnob, reader: &mut UserSliceReader) -> Result {
