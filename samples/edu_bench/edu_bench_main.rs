@@ -381,10 +381,44 @@ impl pci::Driver for BenchDriver {
     }
 }
 
+/// Binds the edu device: checks the parameters, maps the registers, takes one
+/// MSI vector, sets up the bottom half `mode` asks for and the debugfs files.
 fn probe<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<BenchDevice<'bound>> {
     if pdev.vendor_id().as_raw() != 0x1234 || pdev.device_id() != 0x11e8 {
         return Err(ENODEV);
     }
+    let (mode, bh_cpu) = check_params(pdev)?;
+    pdev.enable_device_mem()?;
+    pdev.set_master();
+    let bar = pdev
+        .iomap_region_sized::<REGS_END>(0, c"edu_bench")?
+        .into_devres()?;
+    let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(pci::IrqType::Msi))?;
+    let vector = *vectors.start();
+    let bench = Bench::new(bar)?;
+    let bottom = match mode {
+        0 => loop_bottom(vector, &bench, bh_cpu)?,
+        1 => threaded_bottom(vector, &bench)?,
+        _ => workqueue_bottom(vector, &bench)?,
+    };
+    let files = Files::new(&bench)?;
+    dev_info!(
+        pdev,
+        "edu_bench: mode {} ({}), IRQ {}, bottom half CPU {}\n",
+        mode,
+        ["work loop", "threaded IRQ", "workqueue"][mode as usize],
+        bench.irq.load(Relaxed),
+        bh_cpu
+    );
+    Ok(BenchDevice {
+        files: Some(files),
+        bottom: Some(bottom),
+        bench,
+    })
+}
+
+/// Probe step: `mode` and `bh_cpu` in range, or the probe fails saying why.
+fn check_params(pdev: &pci::Device<Core<'_>>) -> Result<(u32, u32)> {
     let mode = *module_parameters::mode.value();
     let bh_cpu = *module_parameters::bh_cpu.value();
     if mode > 2 {
@@ -399,137 +433,144 @@ fn probe<'bound>(pdev: &'bound pci::Device<Core<'_>>) -> Result<BenchDevice<'bou
         dev_err!(pdev, "bh_cpu={} does not exist\n", bh_cpu);
         return Err(EINVAL);
     }
-    pdev.enable_device_mem()?;
-    pdev.set_master();
-    let bar = pdev
-        .iomap_region_sized::<REGS_END>(0, c"edu_bench")?
-        .into_devres()?;
-    let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(pci::IrqType::Msi))?;
-    let vector = *vectors.start();
-    let bench = Arc::pin_init(
-        try_pin_init!(Bench {
-            bar,
-            produced: Atomic::new(0),
-            consumed: Atomic::new(0),
-            bh_ns: Atomic::new(0),
-            th_ns: Atomic::new(0),
-            target: Atomic::new(u64::MAX),
-            done <- new_mutex!(None),
-            latencies <- new_mutex!(KVec::new()),
-            throughput <- new_mutex!((0, 0, 0)),
-            irq: Atomic::new(0),
-            base: Instant::<Monotonic>::now(),
-            stopping: Atomic::new(0),
-        }? Error),
+    Ok((mode, bh_cpu))
+}
+
+impl Bench {
+    /// Probe step: the measurement state, on the device's registers.
+    fn new(bar: Devres<Bar0>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Bench {
+                bar,
+                produced: Atomic::new(0),
+                consumed: Atomic::new(0),
+                bh_ns: Atomic::new(0),
+                th_ns: Atomic::new(0),
+                target: Atomic::new(u64::MAX),
+                done <- new_mutex!(None),
+                latencies <- new_mutex!(KVec::new()),
+                throughput <- new_mutex!((0, 0, 0)),
+                irq: Atomic::new(0),
+                base: Instant::<Monotonic>::now(),
+                stopping: Atomic::new(0),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// Mode 0: this library's work loop (SCHED_FIFO, bound to `bh_cpu`) with an
+/// interrupt source whose filter does the hard handler's share.
+fn loop_bottom<'bound>(
+    vector: pci::IrqVector<'bound>,
+    bench: &Arc<Bench>,
+    bh_cpu: u32,
+) -> Result<Bottom<'bound>> {
+    let work_loop = WorkLoop::new(
+        c"edu_bench",
+        LoopOptions {
+            priority: Priority::Fifo,
+            cpu: Some(bh_cpu),
+            debugfs: None,
+        },
+    )?;
+    let src = KBox::pin_init(
+        InterruptEventSource::new(
+            vector.try_into()?,
+            c"edu_bench",
+            Sharing::Exclusive,
+            SourceOptions {
+                timestamps: false,
+                ..SourceOptions::default()
+            },
+            Ok::<_, Error>(LoopBh(bench.clone())),
+        ),
         GFP_KERNEL,
     )?;
-    let bottom = match mode {
-        0 => {
-            let work_loop = WorkLoop::new(
-                c"edu_bench",
-                LoopOptions {
-                    priority: Priority::Fifo,
-                    cpu: Some(bh_cpu),
-                    debugfs: None,
-                },
-            )?;
-            let src = KBox::pin_init(
-                InterruptEventSource::new(
-                    vector.try_into()?,
-                    c"edu_bench",
-                    Sharing::Exclusive,
-                    SourceOptions {
-                        timestamps: false,
-                        ..SourceOptions::default()
-                    },
-                    Ok::<_, Error>(LoopBh(bench.clone())),
-                ),
-                GFP_KERNEL,
-            )?;
-            work_loop.add_event_source(&*src)?;
-            src.enable()?;
-            bench.irq.store(src.irq(), Relaxed);
-            Bottom::Loop {
-                _source: src,
-                _work_loop: work_loop,
-            }
-        }
-        1 => {
-            let request: irq::IrqRequest<'_> = vector.try_into()?;
-            bench.irq.store(request.irq(), Relaxed);
-            let reg = KBox::pin_init(
-                irq::ThreadedRegistration::new(
-                    request,
-                    irq::Flags::TRIGGER_NONE,
-                    c"edu_bench",
-                    Ok::<_, Error>(ThreadedBh(bench.clone())),
-                ),
-                GFP_KERNEL,
-            )?;
-            Bottom::Threaded { _registration: reg }
-        }
-        _ => {
-            let for_item = bench.clone();
-            let item = Arc::pin_init(
-                pin_init!(WqItem {
-                    bench: for_item,
-                    work <- new_work!("edu_bench::work"),
-                }),
-                GFP_KERNEL,
-            )?;
-            let request: irq::IrqRequest<'_> = vector.try_into()?;
-            bench.irq.store(request.irq(), Relaxed);
-            let reg = KBox::pin_init(
-                irq::Registration::new(
-                    request,
-                    irq::Flags::TRIGGER_NONE,
-                    c"edu_bench",
-                    Ok::<_, Error>(WqTop(item.clone())),
-                ),
-                GFP_KERNEL,
-            )?;
-            Bottom::Workqueue(reg, item)
-        }
-    };
-    let dir = Dir::new(c"edu_bench");
-    let files = Files {
-        _latency: KBox::pin_init(
-            dir.read_write_callback_file(
-                c"latency",
-                LatencyFile(bench.clone()),
-                &|f: &LatencyFile, fmt: &mut fmt::Formatter<'_>| fmt::Debug::fmt(f, fmt),
-                &latency_write,
-            ),
-            GFP_KERNEL,
-        )?,
-        _throughput: KBox::pin_init(
-            dir.read_write_callback_file(
-                c"throughput",
-                ThroughputFile(bench.clone()),
-                &|f: &ThroughputFile, fmt: &mut fmt::Formatter<'_>| fmt::Debug::fmt(f, fmt),
-                &throughput_write,
-            ),
-            GFP_KERNEL,
-        )?,
-        _irq: KBox::pin_init(
-            dir.read_only_file(c"irq", IrqFile(bench.clone())),
-            GFP_KERNEL,
-        )?,
-        _dir: dir,
-    };
-    dev_info!(
-        pdev,
-        "edu_bench: mode {} ({}), IRQ {}, bottom half CPU {}\n",
-        mode,
-        ["work loop", "threaded IRQ", "workqueue"][mode as usize],
-        bench.irq.load(Relaxed),
-        bh_cpu
-    );
-    Ok(BenchDevice {
-        files: Some(files),
-        bottom: Some(bottom),
-        bench,
+    work_loop.add_event_source(&*src)?;
+    src.enable()?;
+    bench.irq.store(src.irq(), Relaxed);
+    Ok(Bottom::Loop {
+        _source: src,
+        _work_loop: work_loop,
     })
+}
+
+/// Mode 1: a plain kernel threaded IRQ.
+fn threaded_bottom<'bound>(
+    vector: pci::IrqVector<'bound>,
+    bench: &Arc<Bench>,
+) -> Result<Bottom<'bound>> {
+    let request: irq::IrqRequest<'_> = vector.try_into()?;
+    bench.irq.store(request.irq(), Relaxed);
+    let reg = KBox::pin_init(
+        irq::ThreadedRegistration::new(
+            request,
+            irq::Flags::TRIGGER_NONE,
+            c"edu_bench",
+            Ok::<_, Error>(ThreadedBh(bench.clone())),
+        ),
+        GFP_KERNEL,
+    )?;
+    Ok(Bottom::Threaded { _registration: reg })
+}
+
+/// Mode 2: a work item queued from the hard handler.
+fn workqueue_bottom<'bound>(
+    vector: pci::IrqVector<'bound>,
+    bench: &Arc<Bench>,
+) -> Result<Bottom<'bound>> {
+    let item = Arc::pin_init(
+        pin_init!(WqItem {
+            bench: bench.clone(),
+            work <- new_work!("edu_bench::work"),
+        }),
+        GFP_KERNEL,
+    )?;
+    let request: irq::IrqRequest<'_> = vector.try_into()?;
+    bench.irq.store(request.irq(), Relaxed);
+    let reg = KBox::pin_init(
+        irq::Registration::new(
+            request,
+            irq::Flags::TRIGGER_NONE,
+            c"edu_bench",
+            Ok::<_, Error>(WqTop(item.clone())),
+        ),
+        GFP_KERNEL,
+    )?;
+    Ok(Bottom::Workqueue(reg, item))
+}
+
+impl Files {
+    /// Probe step: `edu_bench/{latency,throughput,irq}` in debugfs.
+    fn new(bench: &Arc<Bench>) -> Result<Self> {
+        let dir = Dir::new(c"edu_bench");
+        Ok(Files {
+            _latency: KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"latency",
+                    LatencyFile(bench.clone()),
+                    &|f: &LatencyFile, fmt: &mut fmt::Formatter<'_>| fmt::Debug::fmt(f, fmt),
+                    &latency_write,
+                ),
+                GFP_KERNEL,
+            )?,
+            _throughput: KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"throughput",
+                    ThroughputFile(bench.clone()),
+                    &|f: &ThroughputFile, fmt: &mut fmt::Formatter<'_>| fmt::Debug::fmt(f, fmt),
+                    &throughput_write,
+                ),
+                GFP_KERNEL,
+            )?,
+            _irq: KBox::pin_init(
+                dir.read_only_file(c"irq", IrqFile(bench.clone())),
+                GFP_KERNEL,
+            )?,
+            _dir: dir,
+        })
+    }
 }
 
 kernel::module_pci_driver! {
