@@ -229,10 +229,15 @@ impl<T: InterruptHandler> IntCore<T> {
 
     /// Counts an interrupt and wakes the loop. Any context.
     fn produce(&self) {
+        self.count();
+        self.base.signal_work_available_in_irq();
+    }
+
+    /// Counts an interrupt without waking the loop. Any context.
+    fn count(&self) {
         self.ts.record();
         self.counter.produce();
         self.base.stats.events.add(1, Relaxed);
-        self.base.signal_work_available_in_irq();
     }
 
     /// Auto-disable: masks a level line once until the bottom half unmasks it,
@@ -288,10 +293,11 @@ impl<T: InterruptHandler> IntCore<T> {
                 IrqReturn::Handled
             }
             FilterResult::Schedule => {
-                // Count first, then mask (see `mask_auto`), then wake the loop
-                // again: a pass that ran between the two must not be the last.
+                // Count first, then mask (see `mask_auto`), then wake the loop: a
+                // pass woken by an earlier signal that ran between the two must not
+                // be the last.
                 if !signalled.get() {
-                    self.produce();
+                    self.count();
                 }
                 hooks::point_spin(Point::TopHalfSchedule);
                 self.mask_auto(held);

@@ -174,28 +174,25 @@ X=$(edu_slot_addr edu1)
 Y=$(edu_slot_addr edu3)
 L=$(irq_of "$X")
 
+# held_masked KNOB VICTIM SHARER UNDO WHAT: KNOB disables or removes VICTIM's
+# source while its interrupt holds the line masked (WHAT says which). The line
+# must come back for SHARER; UNDO (an irq_ctl or test-knob word) lets VICTIM
+# run again, and its held interrupt is delivered.
+held_masked() {
+	knob=$1 victim=$2 sharer=$3 undo=$4 what=$5
+	[ "$(irq_of "$sharer")" = "$L" ] || { ktap_diag "$victim and $sharer not on one line"; return 1; }
+	do_undo() { if [ "$undo" = enable ]; then ctl "$victim" enable; else knob "$victim" "$undo"; fi; }
+	knob "$victim" "$knob" || { ktap_diag "knob failed"; return 1; }
+	until_ok 2 depth_is "$L" 0 || { ktap_diag "line left masked by a $what source"; diag_line "$L"; do_undo; return 1; }
+	echo 5 >"$DBG/edu/$sharer/raise" || { ktap_diag "sharer starved"; do_undo; return 1; }
+	do_undo || return 1
+	until_ok 2 seen_all "$victim" || { ktap_diag "held interrupt lost"; diag_line "$L"; return 1; }
+	echo 5 >"$DBG/edu/$victim/raise"
+}
 # D7: X is disabled while its interrupt holds the line masked.
-disable_while_masked() {
-	[ "$(irq_of "$Y")" = "$L" ] || { ktap_diag "edu1 and edu3 not on one line"; return 1; }
-	knob "$X" disable_masked || { ktap_diag "knob failed"; return 1; }
-	until_ok 2 depth_is "$L" 0 || { ktap_diag "line left masked for its sharers"; diag_line "$L"; ctl "$X" enable; return 1; }
-	echo 5 >"$DBG/edu/$Y/raise" || { ktap_diag "sharer starved"; ctl "$X" enable; return 1; }
-	ctl "$X" enable || return 1
-	until_ok 2 seen_all "$X" || { ktap_diag "held interrupt lost"; diag_line "$L"; return 1; }
-	echo 5 >"$DBG/edu/$X/raise"
-}
-ktap_result level_disable_while_masked_leaves_the_line_to_its_sharers disable_while_masked
-
+ktap_result level_disable_while_masked_leaves_the_line_to_its_sharers held_masked disable_masked "$X" "$Y" enable disabled
 # D6: Y is removed from its loop while its interrupt holds the line masked.
-remove_while_masked() {
-	knob "$Y" detach_masked || { ktap_diag "knob failed"; return 1; }
-	until_ok 2 depth_is "$L" 0 || { ktap_diag "line left masked by a removed source"; diag_line "$L"; knob "$Y" attach; return 1; }
-	echo 5 >"$DBG/edu/$X/raise" || { ktap_diag "sharer starved"; knob "$Y" attach; return 1; }
-	knob "$Y" attach || return 1
-	until_ok 2 seen_all "$Y" || { ktap_diag "interrupt of the removed source lost"; diag_line "$L"; return 1; }
-	echo 5 >"$DBG/edu/$Y/raise"
-}
-ktap_result level_remove_while_masked_leaves_the_line_to_its_sharers remove_while_masked
+ktap_result level_remove_while_masked_leaves_the_line_to_its_sharers held_masked detach_masked "$Y" "$X" attach removed
 
 # D6: Y's loop is stopped while its interrupt holds the line masked.
 stop_while_masked() {
