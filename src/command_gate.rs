@@ -12,10 +12,11 @@
 //! and in-flight closures finish before the drop returns.
 
 use super::{
+    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
     gate::SleepResult,
     hooks::{self, Point},
     sys,
-    work_loop::{detach_on_drop, AsEventSource, EventSource, Gate, LoopInner, SourceBase},
+    work_loop::{Gate, LoopInner},
 };
 use kernel::{
     prelude::*,

@@ -14,10 +14,7 @@
 //! [`InterruptEventSource`]: super::InterruptEventSource
 //! [`SoftwareEventSource`]: super::SoftwareEventSource
 
-use super::{
-    stats::bump,
-    work_loop::{Gate, SourceBase},
-};
+use super::{event_source::SourceBase, stats::bump, work_loop::Gate};
 use kernel::sync::atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release};
 
 /// A wrap-safe count of events produced in any context and consumed on the loop.

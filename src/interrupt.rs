@@ -63,11 +63,12 @@
 
 use super::{
     counting::{deliver_counted, Counter, Timestamps},
+    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
     filter::{FilterContext, FilterResult},
     hooks::{self, Point},
     stats::{bump, SourceStats},
     sys::{self, IrqLine},
-    work_loop::{detach_on_drop, AsEventSource, EventSource, Gate, SourceBase},
+    work_loop::Gate,
     SourceOptions,
 };
 use core::marker::PhantomData;

@@ -12,8 +12,9 @@
 
 use super::{
     counting::{deliver_counted, Counter, Timestamps},
+    event_source::{AsEventSource, EventSource, SourceBase},
     stats::SourceStats,
-    work_loop::{AsEventSource, EventSource, Gate, SourceBase},
+    work_loop::Gate,
     SourceOptions,
 };
 use kernel::{prelude::*, str::CStr, sync::Arc};
@@ -153,6 +154,6 @@ impl<T: SoftwareAction> AsEventSource for SoftwareEventSource<T> {
 
 impl<T: SoftwareAction> Drop for SoftwareEventSource<T> {
     fn drop(&mut self) {
-        super::work_loop::detach_on_drop(&self.core);
+        super::event_source::detach_on_drop(&self.core);
     }
 }

@@ -12,9 +12,10 @@
 //! returned.
 
 use super::{
+    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
     stats::{bump, SourceStats},
     sys,
-    work_loop::{detach_on_drop, AsEventSource, EventSource, Gate, LoopInner, SourceBase},
+    work_loop::{Gate, LoopInner},
 };
 use kernel::{
     impl_has_hr_timer, new_mutex,

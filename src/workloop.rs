@@ -33,6 +33,7 @@
 pub mod command_gate;
 pub mod counting;
 mod debugfs;
+pub mod event_source;
 pub mod filter;
 pub mod gate;
 pub mod gate_cell;
@@ -46,6 +47,7 @@ pub mod timer;
 pub mod work_loop;
 
 pub use command_gate::CommandGate;
+pub use event_source::{AsEventSource, EventSource, SourceBase};
 pub use filter::{FilterContext, FilterResult};
 pub use gate::SleepResult;
 pub use gate_cell::{GateCell, GateRef};
@@ -54,7 +56,6 @@ pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
 pub use sys::{cancel_work_sync, Priority};
 pub use thread::{spawn, Thread};
 pub use timer::{TimerAction, TimerEventSource};
-pub use work_loop::{AsEventSource, EventSource, SourceBase};
 pub use work_loop::{Gate, LoopOptions, WorkLoop};
 
 /// Options common to counted sources (interrupt and software).

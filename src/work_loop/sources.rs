@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The loop's list of sources: adding and removing a source, and the graveyard
+//! that keeps a removed source alive while a pass may still be walking it.
+//!
+//! Everything here runs holding the gate, which is what makes the list and the
+//! graveyard safe to touch (see [`LoopInner`]'s invariants).
+
+use super::{EventSource, Gate, LoopInner, WorkLoop};
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Relaxed, Release},
+        Arc, ArcBorrow,
+    },
+};
+
+impl LoopInner {
+    /// The source at `i`, as a pointer that stays valid until the gate is released
+    /// (a removed source waits in the graveyard). `None` past the end.
+    pub(super) fn source_at(&self, _gate: &Gate<'_>, i: usize) -> Option<*const dyn EventSource> {
+        // SAFETY: The gate is held (`_gate`), which serializes every access to
+        // `sources`; no reference into it outlives this expression.
+        let list = unsafe { &*self.sources.get() };
+        list.get(i).map(Arc::as_ptr)
+    }
+
+    /// A copy of the source list. Gate held.
+    pub(super) fn clone_sources(&self, _gate: &Gate<'_>) -> Result<KVec<Arc<dyn EventSource>>> {
+        // SAFETY: As in `source_at`; the reference ends before anything else runs.
+        let list = unsafe { &*self.sources.get() };
+        let mut out = KVec::with_capacity(list.len(), GFP_KERNEL)?;
+        for s in list.iter() {
+            out.push(s.clone(), GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+
+    /// Drops what removals left in the graveyard. Gate held, no walk in progress.
+    pub(super) fn drain_graveyard(&self, _gate: &Gate<'_>) {
+        loop {
+            let popped = {
+                // SAFETY: As in `source_at`; the reference ends with this block, before
+                // the source is dropped (a drop may re-enter the loop).
+                let graveyard = unsafe { &mut *self.graveyard.get() };
+                graveyard.pop()
+            };
+            let Some(src) = popped else {
+                break;
+            };
+            drop(src);
+        }
+    }
+
+    pub(super) fn add_source(this: ArcBorrow<'_, Self>, src: Arc<dyn EventSource>) -> Result {
+        let gate = Self::close_gate(this)?;
+        // Checked holding the gate, which `stop` takes after setting `stopping` to
+        // disable the sources: every source it must disable is in the list by then.
+        if this.is_stopping() {
+            return Err(ENODEV);
+        }
+        // Room for removing every source (this one included) before the graveyard is
+        // next drained, without allocating: `reserve` guarantees `len + count`.
+        // SAFETY: Gate held (see `source_at`).
+        let count = unsafe { &*this.sources.get() }.len() + 1;
+        // SAFETY: Gate held (see `source_at`).
+        unsafe { &mut *this.graveyard.get() }.reserve(count, GFP_KERNEL)?;
+        let lp: Arc<Self> = this.into();
+        src.base().attach(&lp)?;
+        // SAFETY: Gate held (see `source_at`).
+        let pushed = unsafe { &mut *this.sources.get() }.push(src.clone(), GFP_KERNEL);
+        if let Err(e) = pushed {
+            let retired = src.base().detach();
+            drop(gate);
+            drop(retired);
+            return Err(e.into());
+        }
+        this.source_count.fetch_add(1, Relaxed);
+        this.restart.store(true, Release);
+        drop(gate);
+        src.attached();
+        // The source may have work already.
+        src.base().signal_work_available();
+        Ok(())
+    }
+
+    pub(super) fn remove_source(this: ArcBorrow<'_, Self>, src: &Arc<dyn EventSource>) -> Result {
+        let gate = Self::close_gate(this)?;
+        let removed = {
+            // SAFETY: Gate held (see `source_at`); this reference ends in this block
+            // and nothing in it calls out.
+            let list = unsafe { &mut *this.sources.get() };
+            let pos = list
+                .iter()
+                .position(|s| core::ptr::addr_eq(Arc::as_ptr(s), Arc::as_ptr(src)));
+            pos.and_then(|i| list.remove(i).ok())
+        };
+        let Some(removed) = removed else {
+            return Err(ENOENT);
+        };
+        let retired = src.base().detach();
+        src.detached();
+        this.source_count.fetch_sub(1, Relaxed);
+        this.restart.store(true, Release);
+        let key = Arc::as_ptr(src).cast::<()>() as usize;
+        // We hold the gate, so a source whose `check_for_work` is still running is
+        // one whose action sleeps in the gate (unless we are that action).
+        let asleep = !this.on_thread() && this.running.load(Relaxed) == key;
+        let nested = this.gate.depth() > 1;
+        if this.on_thread() || (asleep && nested) {
+            // A pass may be walking this source (the caller is an action), or the
+            // caller is inside the gate and cannot wait for the action to leave it:
+            // the source is dropped between passes.
+            if asleep {
+                this.abort_running_action();
+            }
+            // SAFETY: Gate held (see `source_at`). `add_source` keeps the graveyard's
+            // capacity at least its length plus the number of sources, so this cannot
+            // fail; were it to, the source is leaked rather than dropped, since a walk
+            // in progress may be running it.
+            if let Err(e) = unsafe { &mut *this.graveyard.get() }.push_within_capacity(removed) {
+                pr_warn!("workloop: graveyard full; leaking a removed source\n");
+                core::mem::forget(e);
+            }
+            drop(gate);
+            drop(retired);
+            return Ok(());
+        }
+        if asleep {
+            // The action sleeps in the gate: fail its sleep and wait, outside the
+            // gate, until it has returned.
+            this.abort_running_action();
+            drop(gate);
+            this.gate
+                .wait_as_waiter(|| this.running.load(Acquire) != key);
+        } else {
+            drop(gate);
+        }
+        // No walk holds this source: drop it now, outside the gate (its drop may
+        // close a command gate or stop a loop).
+        drop(retired);
+        drop(removed);
+        Ok(())
+    }
+
+    /// Fails the sleeps of the running source's action, now and until it returns.
+    /// Gate held by a task other than the loop thread.
+    pub(super) fn abort_running_action(&self) {
+        let thread = self.thread_id.load(Relaxed);
+        self.gate
+            .abort_task(thread, || self.running_removed.store(true, Release));
+    }
+
+    pub(crate) fn remove_source_arc(lp: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
+        Self::remove_source(lp.as_arc_borrow(), src)
+    }
+}
+
+impl WorkLoop {
+    fn snapshot_sources(&self) -> Result<KVec<Arc<dyn EventSource>>> {
+        let gate = LoopInner::close_gate(self.inner())?;
+        self.inner.clone_sources(&gate)
+    }
+
+    /// Enables every attached source through its own [`EventSource::enable`], as a
+    /// driver call would: an interrupt source undoes one disable (one already
+    /// enabled is left as it is), a command gate wakes its waiters.
+    ///
+    /// # Errors
+    ///
+    /// The first error of a source other than "already enabled" (`EINVAL`); the
+    /// other sources are still enabled.
+    pub fn enable_all_event_sources(&self) -> Result {
+        let mut result = Ok(());
+        for s in self.snapshot_sources()? {
+            match s.enable() {
+                Ok(()) | Err(EINVAL) => {}
+                Err(e) => result = result.and(Err(e)),
+            }
+        }
+        result
+    }
+
+    /// Disables every attached source through its own [`EventSource::disable`]
+    /// (an interrupt source's disable nests): their actions stop running until
+    /// enabled.
+    pub fn disable_all_event_sources(&self) -> Result {
+        let mut result = Ok(());
+        for s in self.snapshot_sources()? {
+            if let Err(e) = s.disable() {
+                result = result.and(Err(e));
+            }
+        }
+        result
+    }
+}
