@@ -12,8 +12,8 @@
 //! and in-flight closures finish before the drop returns.
 
 use super::{
-    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
-    gate::SleepResult,
+    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
+    gate::{Entry, SleepResult, Wake},
     hooks::{self, Point},
     sys,
     work_loop::{Gate, LoopInner},
@@ -29,16 +29,16 @@ use kernel::{
 };
 
 #[pin_data]
-struct GateCore {
+struct CommandGateCore {
     #[pin]
     base: SourceBase,
     /// Closures running (or sleeping) inside this command gate.
     inflight: Atomic<u32>,
     /// Set by drop: new callers fail with `ENODEV`.
-    dead: AtomicFlag,
+    closed: AtomicFlag,
 }
 
-impl GateCore {
+impl CommandGateCore {
     fn tag(&self) -> usize {
         core::ptr::from_ref(self) as usize
     }
@@ -49,7 +49,7 @@ impl GateCore {
     }
 }
 
-impl EventSource for GateCore {
+impl EventSource for CommandGateCore {
     fn base(&self) -> &SourceBase {
         &self.base
     }
@@ -62,7 +62,7 @@ impl EventSource for GateCore {
         self.base.set_enabled(true);
         // Wake the callers waiting in `run_action` for the gate to be enabled.
         if let Some(lp) = self.base.work_loop() {
-            lp.wakeup(self.enable_event(), false);
+            lp.wakeup(self.enable_event(), Wake::All);
         }
         Ok(())
     }
@@ -70,11 +70,11 @@ impl EventSource for GateCore {
 
 /// A command gate (created enabled). See the module documentation.
 pub struct CommandGate {
-    core: Arc<GateCore>,
+    core: Arc<CommandGateCore>,
 }
 
 /// Decrements the in-flight count when a closure leaves the command gate.
-struct Inflight<'a>(&'a GateCore);
+struct Inflight<'a>(&'a CommandGateCore);
 
 impl Drop for Inflight<'_> {
     fn drop(&mut self) {
@@ -88,40 +88,36 @@ impl CommandGate {
     /// Creates a command gate named `name`.
     pub fn new(name: &CStr) -> Result<Self> {
         let core = Arc::pin_init(
-            try_pin_init!(GateCore {
-                base <- SourceBase::new(name, true)?,
+            try_pin_init!(CommandGateCore {
+                base <- SourceBase::new(name, Initially::Enabled)?,
                 inflight: Atomic::new(0),
-                dead: AtomicFlag::new(false),
+                closed: AtomicFlag::new(false),
             }? Error),
             GFP_KERNEL,
         )?;
         Ok(Self { core })
     }
 
-    fn enter<R>(&self, wait: bool, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
+    fn enter<R>(&self, entry: Entry, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
         let core = &*self.core;
-        if core.dead.load(Acquire) {
+        if core.closed.load(Acquire) {
             return Err(ENODEV);
         }
         let lp = core.base.work_loop().ok_or(sys::enotconn())?;
-        let gate = if wait {
-            LoopInner::close_gate(lp.as_arc_borrow())?
-        } else {
-            LoopInner::try_close_gate(lp.as_arc_borrow())?
-        };
+        let gate = LoopInner::close_gate(lp.as_arc_borrow(), entry)?;
         core.inflight.fetch_add(1, Relaxed);
         let _inflight = Inflight(core);
         // Inside this command gate from here: `close` finds and fails every sleep of
         // the closure, whichever call it sleeps with.
-        lp.in_scope(&gate, core.tag(), &core.dead, || {
+        lp.in_scope(&gate, core.tag(), &core.closed, || {
             loop {
-                if core.dead.load(Acquire) {
+                if core.closed.load(Acquire) {
                     return Err(ENODEV);
                 }
                 if core.base.is_enabled() || gate.on_thread() {
                     break;
                 }
-                if !wait {
+                if entry == Entry::Try {
                     return Err(EBUSY);
                 }
                 // `enable` sets the flag before it wakes: checked again under the
@@ -142,12 +138,12 @@ impl CommandGate {
     /// command gate is being dropped, `ERESTARTSYS` if a signal interrupted the wait
     /// for `enable`.
     pub fn run_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
-        self.enter(true, f)
+        self.enter(Entry::Wait, f)
     }
 
     /// Like [`CommandGate::run_action`] but fails with `EBUSY` instead of waiting.
     pub fn attempt_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
-        self.enter(false, f)
+        self.enter(Entry::Try, f)
     }
 
     /// Sleeps in the gate until [`CommandGate::command_wakeup`] for `event` or the
@@ -170,7 +166,7 @@ impl CommandGate {
         } else {
             // Called with a gate taken outside this command gate: count the sleep as
             // inside it, so that `close` fails it.
-            lp.in_scope(gate, core.tag(), &core.dead, || {
+            lp.in_scope(gate, core.tag(), &core.closed, || {
                 lp.sleep(event, timeout, None)
             })
         }
@@ -183,19 +179,19 @@ impl CommandGate {
     /// IOKit wakes from inside the gate: a caller that changes a condition and then
     /// wakes is ordered after a sleeper that checked it in the gate and went to
     /// sleep, so the wake-up is never lost.
-    pub fn command_wakeup(&self, event: usize, one_thread: bool) {
+    pub fn command_wakeup(&self, event: usize, whom: Wake) {
         let Some(lp) = self.core.base.work_loop() else {
             return;
         };
-        let gate = LoopInner::close_gate(lp.as_arc_borrow());
+        let gate = LoopInner::close_gate(lp.as_arc_borrow(), Entry::Wait);
         // Without the gate (the loop stopped) every sleeper was failed already.
-        lp.wakeup_tagged(event, self.core.tag(), one_thread);
+        lp.wakeup_tagged(event, self.core.tag(), whom);
         drop(gate);
     }
 
     /// Lets callers in again and wakes those waiting for it.
     pub fn enable(&self) {
-        // `GateCore::enable` cannot fail.
+        // `CommandGateCore::enable` cannot fail.
         let _ = EventSource::enable(&*self.core);
     }
 
@@ -223,10 +219,10 @@ impl CommandGate {
     /// called from inside this command gate. Also done on drop.
     pub fn close(&self) {
         let core = &*self.core;
-        core.dead.store(true, Release);
+        core.closed.store(true, Release);
         if let Some(lp) = core.base.work_loop() {
             // Sleepers of this gate fail (a sleeper registering from now on sees
-            // `dead` under the mutex this takes); every closure inside it drains first.
+            // `closed` under the mutex this takes); every closure inside it drains first.
             lp.abort_sleepers_in(core.tag());
             hooks::point(Point::CloseAfterAbort);
             if lp.in_gate() {

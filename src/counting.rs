@@ -14,7 +14,7 @@
 //! [`InterruptEventSource`]: super::InterruptEventSource
 //! [`SoftwareEventSource`]: super::SoftwareEventSource
 
-use super::{event_source::SourceBase, stats::bump, work_loop::Gate};
+use super::{event_source::SourceBase, stats::add_single_writer, work_loop::Gate};
 use kernel::sync::atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release};
 
 /// A wrap-safe count of events produced in any context and consumed on the loop.
@@ -147,8 +147,8 @@ pub(crate) fn deliver_counted(
     counter.consume(snapshot);
     // CAST: Elapsed monotonic time is non-negative.
     let ns = (super::sys::now_ns() - start).max(0) as u64;
-    bump(&stats.actions, 1);
-    bump(&stats.delivered, u64::from(count));
-    bump(&stats.action_ns, ns);
+    add_single_writer(&stats.actions, 1);
+    add_single_writer(&stats.delivered, u64::from(count));
+    add_single_writer(&stats.action_ns, ns);
     gate.account_action(ns);
 }

@@ -93,6 +93,15 @@ impl AsEventSource for Arc<dyn EventSource> {
     }
 }
 
+/// Whether a new source's action may run before its first enable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Initially {
+    /// It may (software and timer sources, command gates).
+    Enabled,
+    /// Only after an enable (interrupt sources, as IOKit's are).
+    Disabled,
+}
+
 /// State shared by every event source: name, enable flag, loop membership, statistics.
 ///
 /// # Invariants
@@ -119,8 +128,9 @@ pub struct SourceBase {
 }
 
 impl SourceBase {
-    /// Creates the base of a source named `name`, initially enabled or not.
-    pub(crate) fn new(name: &CStr, enabled: bool) -> Result<impl PinInit<Self, Error>> {
+    /// Creates the base of a source named `name`.
+    pub(crate) fn new(name: &CStr, initially: Initially) -> Result<impl PinInit<Self, Error>> {
+        let enabled = initially == Initially::Enabled;
         let name = name.to_cstring()?;
         let stats = Arc::new(SourceStats::new(), GFP_KERNEL)?;
         Ok(try_pin_init!(Self {

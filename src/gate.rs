@@ -60,6 +60,33 @@ pub enum SleepResult {
     TimedOut,
 }
 
+/// Which sleepers a wake-up wakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Every thread sleeping on the event.
+    All,
+    /// Only the thread that slept first (IOKit's `oneThread`).
+    First,
+}
+
+/// How a caller enters the gate when another task holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Wait for it (`run_action`).
+    Wait,
+    /// Fail with `EBUSY` instead (`attempt_action`).
+    Try,
+}
+
+/// What a task queued for the gate does when the gate closes meanwhile.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WhenClosed {
+    /// Give up: a new entrant, refused once the loop stops.
+    GiveUp,
+    /// Take the gate anyway: a sleeper coming back, or `stop` itself.
+    TakeAnyway,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SleeperState {
     Waiting,
@@ -205,10 +232,11 @@ impl GateLock {
     }
 
     /// Takes the gate as task `me` (the caller's own id, process context),
-    /// recursively, waiting for it if `wait` (`EBUSY` otherwise). Fails with
-    /// `ENODEV` once the gate is closed, unless the caller already holds it.
+    /// recursively, waiting for it if `entry` says so (`EBUSY` otherwise). Fails
+    /// with `ENODEV` once the gate is closed, unless the caller already holds it.
     #[inline]
-    pub(crate) fn enter(&self, me: usize, wait: bool) -> Result {
+    pub(crate) fn enter(&self, me: usize, entry: Entry) -> Result {
+        let wait = entry == Entry::Wait;
         if self.owner.load(Relaxed) == me {
             self.depth.fetch_add(1, Relaxed);
             return Ok(());
@@ -226,7 +254,7 @@ impl GateLock {
             if !wait {
                 return Err(EBUSY);
             }
-            if !self.acquire_queued(me, true) {
+            if !self.acquire_queued(me, WhenClosed::GiveUp) {
                 // Woken because the gate closed.
                 self.lockdep.release();
                 return Err(ENODEV);
@@ -250,7 +278,7 @@ impl GateLock {
     pub(crate) fn enter_closed(&self, me: usize) {
         self.lockdep.acquire(false);
         if !self.try_acquire(me) {
-            self.acquire_queued(me, false);
+            self.acquire_queued(me, WhenClosed::TakeAnyway);
             self.depth.store(1, Relaxed);
             self.scope.store(0, Relaxed);
         }
@@ -282,10 +310,10 @@ impl GateLock {
     /// Takes the gate for a task that found it taken, in FIFO order: the task
     /// draws a ticket and takes the gate when it is its turn and the gate is free
     /// or was handed to it (`HANDOFF`, see `release`). Once the gate is
-    /// closed tickets no longer matter: with `bail_if_closed` the task gives up
-    /// (`false`), otherwise (a sleeper coming back, `stop`) it takes the gate as
-    /// soon as it is free.
-    fn acquire_queued(&self, me: usize, bail_if_closed: bool) -> bool {
+    /// closed tickets no longer matter: the task gives up (`false`) or, a sleeper
+    /// coming back or `stop`, takes the gate as soon as it is free (`when_closed`).
+    fn acquire_queued(&self, me: usize, when_closed: WhenClosed) -> bool {
+        let bail_if_closed = when_closed == WhenClosed::GiveUp;
         let mut st = self.state.lock();
         self.waiters.fetch_add(1, Full);
         let ticket = st.next_ticket;
@@ -450,7 +478,7 @@ impl GateLock {
         // stays listed until it owns the gate again, so `stop` waits for it.
         self.lockdep.acquire(false);
         if self.owner.cmpxchg(0, me, Full).is_err() {
-            self.acquire_queued(me, false);
+            self.acquire_queued(me, WhenClosed::TakeAnyway);
         }
         self.depth.store(depth, Relaxed);
         self.scope.store(scope, Relaxed);
@@ -466,16 +494,16 @@ impl GateLock {
     }
 
     /// Wakes sleepers waiting on `event` (all, or only the oldest).
-    pub(crate) fn wakeup(&self, event: usize, one_thread: bool) {
-        self.wakeup_where(event, None, one_thread)
+    pub(crate) fn wakeup(&self, event: usize, whom: Wake) {
+        self.wakeup_where(event, None, whom)
     }
 
     /// Wakes sleepers waiting on `event` inside the command gate `tag` only.
-    pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, one_thread: bool) {
-        self.wakeup_where(event, Some(tag), one_thread)
+    pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, whom: Wake) {
+        self.wakeup_where(event, Some(tag), whom)
     }
 
-    fn wakeup_where(&self, event: usize, tag: Option<usize>, one_thread: bool) {
+    fn wakeup_where(&self, event: usize, tag: Option<usize>, whom: Wake) {
         let mut st = self.state.lock();
         let mut woke = false;
         for s in st.sleepers.iter_mut() {
@@ -485,7 +513,7 @@ impl GateLock {
             {
                 s.state = SleeperState::Woken;
                 woke = true;
-                if one_thread {
+                if whom == Wake::First {
                     break;
                 }
             }

@@ -47,7 +47,7 @@ pub(crate) enum Point {
     /// its two steps (counting the interrupt, masking a level line) and not the
     /// second (spin-parked: hard-IRQ context; at most a second).
     TopHalfSchedule,
-    /// `InterruptEventSource`'s drop: the source is dead (its top half only runs
+    /// `InterruptEventSource`'s drop: the source is closed (its top half only runs
     /// the filter), the line still requested.
     DropAfterDead,
     /// Fail point: `WorkLoop::new` after its thread exists.

@@ -63,10 +63,10 @@
 
 use super::{
     counting::{deliver_counted, Counter, Timestamps},
-    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
+    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
     filter::{FilterContext, FilterResult},
     hooks::{self, Point},
-    stats::{bump, SourceStats},
+    stats::{add_single_writer, SourceStats},
     sys::{self, IrqLine},
     work_loop::Gate,
     SourceOptions,
@@ -139,9 +139,15 @@ pub enum Sharing {
     Shared,
 }
 
-const TRIGGER_UNKNOWN: u32 = 0;
-const TRIGGER_EDGE: u32 = 1;
-const TRIGGER_LEVEL: u32 = 2;
+/// A line's trigger type, as stored in `InterruptCore::trigger`.
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// Not read from the line yet.
+    Unknown = 0,
+    Edge = 1,
+    Level = 2,
+}
 
 /// Who holds the source disabled, apart from the top half's auto-disable.
 struct Hold {
@@ -168,14 +174,14 @@ struct Storm {
     window_ns: Atomic<i64>,
     /// Top-half calls since `window_ns`.
     calls: Atomic<u32>,
-    /// 1 while the throttle holds the line masked (cleared by whoever unmasks).
-    masked: Atomic<u32>,
+    /// Set while the throttle holds the line masked (cleared by whoever unmasks).
+    masked: AtomicFlag,
     /// This source saw a storm already (see `storm_first_report`).
     reported: AtomicFlag,
 }
 
 #[pin_data]
-struct IntCore<T: InterruptHandler> {
+struct InterruptCore<T: InterruptHandler> {
     #[pin]
     base: SourceBase,
     line: IrqLine,
@@ -184,12 +190,12 @@ struct IntCore<T: InterruptHandler> {
     ts: Timestamps,
     /// Trigger type, read from the line on first use.
     trigger: Atomic<u32>,
-    /// 1 while the top half's auto-disable holds the line masked.
-    auto_masked: Atomic<u32>,
+    /// Set while the top half's auto-disable holds the line masked.
+    auto_masked: AtomicFlag,
     /// A shared line was masked for a held source (reported once in the log).
     held_mask_reported: AtomicFlag,
     /// Set at teardown: the top half only runs the filter, never schedules or masks.
-    dead: AtomicFlag,
+    closed: AtomicFlag,
     storm: Storm,
     /// Unmasks a throttled line a tick later.
     #[pin]
@@ -202,11 +208,11 @@ struct IntCore<T: InterruptHandler> {
 }
 
 impl_has_delayed_work! {
-    impl{T: InterruptHandler} HasDelayedWork<Self> for IntCore<T> { self.storm_work }
+    impl{T: InterruptHandler} HasDelayedWork<Self> for InterruptCore<T> { self.storm_work }
 }
 
 /// The end of a storm throttle: a tick after the top half masked the line.
-impl<T: InterruptHandler> WorkItem for IntCore<T> {
+impl<T: InterruptHandler> WorkItem for InterruptCore<T> {
     type Pointer = Arc<Self>;
 
     fn run(this: Arc<Self>) {
@@ -214,15 +220,15 @@ impl<T: InterruptHandler> WorkItem for IntCore<T> {
     }
 }
 
-impl<T: InterruptHandler> IntCore<T> {
+impl<T: InterruptHandler> InterruptCore<T> {
     fn is_level(&self) -> bool {
         match self.trigger.load(Relaxed) {
-            TRIGGER_EDGE => false,
-            TRIGGER_LEVEL => true,
+            t if t == Trigger::Edge as u32 => false,
+            t if t == Trigger::Level as u32 => true,
             _ => {
                 let level = self.line.is_level();
-                let t = if level { TRIGGER_LEVEL } else { TRIGGER_EDGE };
-                self.trigger.store(t, Relaxed);
+                let t = if level { Trigger::Level } else { Trigger::Edge };
+                self.trigger.store(t as u32, Relaxed);
                 level
             }
         }
@@ -245,7 +251,7 @@ impl<T: InterruptHandler> IntCore<T> {
     /// after the action consumed the interrupt that caused it. Top half only,
     /// after the interrupt was counted.
     fn mask_auto(&self, held: bool) {
-        if !self.is_level() || self.auto_masked.load(Relaxed) != 0 {
+        if !self.is_level() || self.auto_masked.load(Relaxed) {
             return;
         }
         // Mask first, then publish: the bottom half unmasks only after it saw the
@@ -253,8 +259,8 @@ impl<T: InterruptHandler> IntCore<T> {
         // count is published before the flag: a pass that sees the flag also sees
         // the interrupt as pending, and leaves the line masked until its action ran.
         self.line.disable_nosync();
-        self.auto_masked.store(1, Release);
-        bump(&self.base.stats.auto_disable_cycles, 1);
+        self.auto_masked.store(true, Release);
+        add_single_writer(&self.base.stats.auto_disable_cycles, 1);
         if held && self.shared && !self.held_mask_reported.xchg(true, Relaxed) {
             pr_warn!(
                 "workloop: {}: interrupt on shared IRQ {} while the source is held, not \
@@ -267,7 +273,7 @@ impl<T: InterruptHandler> IntCore<T> {
     }
 
     fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
-        if self.dead.load(Acquire) {
+        if self.closed.load(Acquire) {
             return self.dying_top_half(dev);
         }
         let held = !self.base.is_enabled();
@@ -286,11 +292,11 @@ impl<T: InterruptHandler> IntCore<T> {
         };
         match self.handler.filter(&ctx) {
             FilterResult::NotMine => {
-                bump(&self.base.stats.not_mine, 1);
+                add_single_writer(&self.base.stats.not_mine, 1);
                 IrqReturn::None
             }
             FilterResult::Handled => {
-                bump(&self.base.stats.handled_in_filter, 1);
+                add_single_writer(&self.base.stats.handled_in_filter, 1);
                 IrqReturn::Handled
             }
             FilterResult::Schedule => {
@@ -343,13 +349,13 @@ impl<T: InterruptHandler> IntCore<T> {
         }
         let calls = self.storm.calls.load(Relaxed) + 1;
         self.storm.calls.store(calls, Relaxed);
-        if calls <= limit || self.dead.load(Acquire) {
+        if calls <= limit || self.closed.load(Acquire) {
             return false;
         }
         self.storm.calls.store(0, Relaxed);
         self.line.disable_nosync();
-        self.storm.masked.store(1, Release);
-        bump(&self.base.stats.storm_throttles, 1);
+        self.storm.masked.store(true, Release);
+        add_single_writer(&self.base.stats.storm_throttles, 1);
         if self.storm_first_report() {
             pr_warn!(
                 "workloop: {}: interrupt storm on IRQ {} (more than {} calls in a \
@@ -392,13 +398,13 @@ impl<T: InterruptHandler> IntCore<T> {
 
     /// Gives back the throttle's mask. Any context (the delayed work, teardown).
     fn storm_unmask(&self) {
-        if self.storm.masked.xchg(0, Full) == 1 {
+        if self.storm.masked.xchg(false, Full) {
             self.line.enable();
         }
     }
 
     fn unmask_auto(&self) {
-        if self.auto_masked.xchg(0, Full) == 1 {
+        if self.auto_masked.xchg(false, Full) {
             self.line.enable();
         }
     }
@@ -408,7 +414,7 @@ impl<T: InterruptHandler> IntCore<T> {
     /// nothing to deliver never unmasks early.
     fn unmask_consumed(&self) {
         // The flag first: seeing it, this pass also sees the count that came with it.
-        if self.auto_masked.load(Acquire) == 0 || self.counter.pending() != 0 {
+        if !self.auto_masked.load(Acquire) || self.counter.pending() != 0 {
             return;
         }
         self.unmask_auto();
@@ -420,7 +426,7 @@ impl<T: InterruptHandler> IntCore<T> {
         }
         let mut hold = self.disable_count.lock();
         // Checked under the mutex teardown sets it under: no line operation after.
-        if self.dead.load(Acquire) {
+        if self.closed.load(Acquire) {
             return Err(ENODEV);
         }
         if hold.driver == 0 {
@@ -432,7 +438,7 @@ impl<T: InterruptHandler> IntCore<T> {
 
     fn disable_line(&self) -> Result {
         let mut hold = self.disable_count.lock();
-        if self.dead.load(Acquire) {
+        if self.closed.load(Acquire) {
             return Err(ENODEV);
         }
         self.hold(&mut hold, |h| h.driver += 1);
@@ -482,7 +488,7 @@ impl<T: InterruptHandler> IntCore<T> {
         // The barrier orders the enable before the look: an interrupt this look
         // misses is counted later, and its own wake-up finds the source enabled.
         kernel::sync::barrier::smp_mb();
-        if self.counter.pending() != 0 || self.auto_masked.load(Acquire) != 0 {
+        if self.counter.pending() != 0 || self.auto_masked.load(Acquire) {
             self.base.signal_work_available();
         }
     }
@@ -493,7 +499,7 @@ impl<T: InterruptHandler> IntCore<T> {
     }
 }
 
-impl<T: InterruptHandler> EventSource for IntCore<T> {
+impl<T: InterruptHandler> EventSource for InterruptCore<T> {
     fn base(&self) -> &SourceBase {
         &self.base
     }
@@ -522,7 +528,7 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
     /// driver's count is what it was (`disable_depth` unchanged).
     fn loop_stopping(&self) {
         let mut hold = self.disable_count.lock();
-        if !self.dead.load(Acquire) {
+        if !self.closed.load(Acquire) {
             self.hold(&mut hold, |h| h.stopped = true);
         }
     }
@@ -530,7 +536,7 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
     /// Attached to a loop: undo `detached` (and `loop_stopping`).
     fn attached(&self) {
         let mut hold = self.disable_count.lock();
-        if !self.dead.load(Acquire) {
+        if !self.closed.load(Acquire) {
             self.unhold(&mut hold, |h| {
                 h.stopped = false;
                 h.detached = false;
@@ -541,7 +547,7 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
     /// Removed from its loop (or the loop stopped): held until attached again.
     fn detached(&self) {
         let mut hold = self.disable_count.lock();
-        if !self.dead.load(Acquire) {
+        if !self.closed.load(Acquire) {
             self.hold(&mut hold, |h| h.detached = true);
         }
     }
@@ -550,7 +556,7 @@ impl<T: InterruptHandler> EventSource for IntCore<T> {
 /// The hard-IRQ handler registered with the IRQ core.
 #[doc(hidden)]
 pub struct TopHalf<T: InterruptHandler> {
-    core: Arc<IntCore<T>>,
+    core: Arc<InterruptCore<T>>,
 }
 
 impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
@@ -583,7 +589,7 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 /// under, and `disable` waits for the top half under that mutex).
 #[pin_data(PinnedDrop)]
 pub struct InterruptEventSource<'a, T: InterruptHandler> {
-    core: Arc<IntCore<T>>,
+    core: Arc<InterruptCore<T>>,
     #[pin]
     reg: irq::Registration<TopHalf<T>>,
     _bound: PhantomData<&'a ()>,
@@ -613,21 +619,21 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
             // does not free the line under it.
             let line = unsafe { IrqLine::new(request.irq()) };
             let core = Arc::pin_init::<Error>(
-                try_pin_init!(IntCore {
-                    base <- SourceBase::new(name, false)?,
+                try_pin_init!(InterruptCore {
+                    base <- SourceBase::new(name, Initially::Disabled)?,
                     line,
                     shared,
                     counter: Counter::new(options.counter_start),
                     ts: Timestamps::new(options.timestamps),
-                    trigger: Atomic::new(TRIGGER_UNKNOWN),
-                    auto_masked: Atomic::new(0),
+                    trigger: Atomic::new(Trigger::Unknown as u32),
+                    auto_masked: AtomicFlag::new(false),
                     held_mask_reported: AtomicFlag::new(false),
-                    dead: AtomicFlag::new(false),
+                    closed: AtomicFlag::new(false),
                     storm: Storm {
                         limit: storm_limit(options.storm_per_sec),
                         window_ns: Atomic::new(0),
                         calls: Atomic::new(0),
-                        masked: Atomic::new(0),
+                        masked: AtomicFlag::new(false),
                         reported: AtomicFlag::new(false),
                     },
                     storm_work <- new_delayed_work!("workloop::interrupt::storm"),
@@ -760,7 +766,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
 /// Same rules as [`InterruptEventSource::enable`] and
 /// [`InterruptEventSource::disable`]; both fail with `ENODEV` once the source is
 /// being dropped, so the line is never touched after it was freed.
-pub struct InterruptControl<T: InterruptHandler>(Arc<IntCore<T>>);
+pub struct InterruptControl<T: InterruptHandler>(Arc<InterruptCore<T>>);
 
 impl<T: InterruptHandler> Clone for InterruptControl<T> {
     fn clone(&self) -> Self {
@@ -808,7 +814,7 @@ impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<'_, T> {
             let mut hold = core.disable_count.lock();
             // Under the mutex: an `InterruptControl` sees it before its next line
             // operation, and one in the middle of a `disable` has finished it.
-            core.dead.store(true, Release);
+            core.closed.store(true, Release);
             core.hold(&mut hold, |h| h.driver = h.driver.max(1));
         }
         core.line.synchronize();

@@ -12,7 +12,7 @@
 
 use super::{
     counting::{deliver_counted, Counter, Timestamps},
-    event_source::{AsEventSource, EventSource, SourceBase},
+    event_source::{AsEventSource, EventSource, Initially, SourceBase},
     stats::SourceStats,
     work_loop::Gate,
     SourceOptions,
@@ -27,7 +27,7 @@ pub trait SoftwareAction: Send + Sync + 'static {
 }
 
 #[pin_data]
-struct SoftCore<T: SoftwareAction> {
+struct SoftwareCore<T: SoftwareAction> {
     #[pin]
     base: SourceBase,
     counter: Counter,
@@ -36,7 +36,7 @@ struct SoftCore<T: SoftwareAction> {
     handler: T,
 }
 
-impl<T: SoftwareAction> SoftCore<T> {
+impl<T: SoftwareAction> SoftwareCore<T> {
     fn signal(&self) {
         self.ts.record();
         self.counter.produce();
@@ -45,7 +45,7 @@ impl<T: SoftwareAction> SoftCore<T> {
     }
 }
 
-impl<T: SoftwareAction> EventSource for SoftCore<T> {
+impl<T: SoftwareAction> EventSource for SoftwareCore<T> {
     fn base(&self) -> &SourceBase {
         &self.base
     }
@@ -63,11 +63,11 @@ impl<T: SoftwareAction> EventSource for SoftCore<T> {
 /// Dropping it detaches it from its loop first; when the drop returns its action
 /// is not running and never runs again.
 pub struct SoftwareEventSource<T: SoftwareAction> {
-    core: Arc<SoftCore<T>>,
+    core: Arc<SoftwareCore<T>>,
 }
 
 /// A cloneable handle that signals a [`SoftwareEventSource`] from any context.
-pub struct SoftwareSignal<T: SoftwareAction>(Arc<SoftCore<T>>);
+pub struct SoftwareSignal<T: SoftwareAction>(Arc<SoftwareCore<T>>);
 
 impl<T: SoftwareAction> Clone for SoftwareSignal<T> {
     fn clone(&self) -> Self {
@@ -90,8 +90,8 @@ impl<T: SoftwareAction> SoftwareEventSource<T> {
         Error: From<E>,
     {
         let core = Arc::pin_init::<Error>(
-            try_pin_init!(SoftCore {
-                base <- SourceBase::new(name, true)?,
+            try_pin_init!(SoftwareCore {
+                base <- SourceBase::new(name, Initially::Enabled)?,
                 counter: Counter::new(options.counter_start),
                 ts: Timestamps::new(options.timestamps),
                 handler <- handler,

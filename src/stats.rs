@@ -15,7 +15,7 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 /// thread, or the serialized top half of one line): a plain load and store, no
 /// locked instruction on the hot path. Readers see each value whole.
 #[inline]
-pub(crate) fn bump(counter: &Atomic<u64>, v: u64) {
+pub(crate) fn add_single_writer(counter: &Atomic<u64>, v: u64) {
     counter.store(counter.load(Relaxed).wrapping_add(v), Relaxed);
 }
 
@@ -46,8 +46,8 @@ impl Latency {
 
     /// Adds one sample. Called by the loop thread only (single writer).
     pub fn record(&self, ns: u64) {
-        bump(&self.samples, 1);
-        bump(&self.sum_ns, ns);
+        add_single_writer(&self.samples, 1);
+        add_single_writer(&self.sum_ns, ns);
         if ns < self.min_ns.load(Relaxed) {
             self.min_ns.store(ns, Relaxed);
         }
@@ -56,7 +56,7 @@ impl Latency {
         }
         // CAST: `64 - leading_zeros` is at most 64, which fits `usize`.
         let bucket = (64 - ns.leading_zeros()) as usize;
-        bump(&self.hist[bucket.min(HIST_BUCKETS - 1)], 1);
+        add_single_writer(&self.hist[bucket.min(HIST_BUCKETS - 1)], 1);
     }
 
     /// Number of samples.
@@ -224,8 +224,8 @@ impl LoopStats {
 
     /// Accounts one action of `ns` nanoseconds. Loop thread or gate holder only.
     pub(crate) fn account_action(&self, ns: u64) {
-        bump(&self.actions, 1);
-        bump(&self.action_ns, ns);
+        add_single_writer(&self.actions, 1);
+        add_single_writer(&self.action_ns, ns);
         if ns > self.max_action_ns.load(Relaxed) {
             self.max_action_ns.store(ns, Relaxed);
         }

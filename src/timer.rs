@@ -12,8 +12,9 @@
 //! returned.
 
 use super::{
-    event_source::{detach_on_drop, AsEventSource, EventSource, SourceBase},
-    stats::{bump, SourceStats},
+    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
+    gate::Entry,
+    stats::{add_single_writer, SourceStats},
     sys,
     work_loop::{Gate, LoopInner},
 };
@@ -113,9 +114,9 @@ impl<T: TimerAction> EventSource for TimerCore<T> {
         self.handler.action(gate);
         // CAST: Elapsed monotonic time is non-negative.
         let ns = (sys::now_ns() - start).max(0) as u64;
-        bump(&self.base.stats.actions, 1);
-        bump(&self.base.stats.delivered, 1);
-        bump(&self.base.stats.action_ns, ns);
+        add_single_writer(&self.base.stats.actions, 1);
+        add_single_writer(&self.base.stats.delivered, 1);
+        add_single_writer(&self.base.stats.action_ns, ns);
         gate.account_action(ns);
         false
     }
@@ -148,7 +149,7 @@ impl<T: TimerAction> TimerEventSource<T> {
     {
         let core = Arc::pin_init::<Error>(
             try_pin_init!(TimerCore {
-                base <- SourceBase::new(name, true)?,
+                base <- SourceBase::new(name, Initially::Enabled)?,
                 timer <- HrTimer::new(),
                 armed: Atomic::new(0),
                 fired: Atomic::new(0),
@@ -164,7 +165,7 @@ impl<T: TimerAction> TimerEventSource<T> {
 
     fn with_gate<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
         let lp: Arc<LoopInner> = self.core.base.work_loop().ok_or(sys::enotconn())?;
-        let gate = LoopInner::close_gate(lp.as_arc_borrow())?;
+        let gate = LoopInner::close_gate(lp.as_arc_borrow(), Entry::Wait)?;
         Ok(f(&gate))
     }
 

@@ -57,7 +57,7 @@
 //! | edu `EduFile::requests` / `unread` | mutex | one open file's answers | nothing (released before `run_action`) |
 //! | edu `EduEngine::timer` | mutex | the timeout source | the gate (recursively, by its owner only), `TimerCore::handle` |
 //! | `TimerCore::handle` | mutex | the armed hrtimer's handle | the hrtimer base lock (`hrtimer_cancel`) |
-//! | `IntCore::disable_count` | mutex | the driver's disable depth, the hold | the IRQ descriptor lock (`disable_irq`, `enable_irq`, `synchronize_irq`) |
+//! | `InterruptCore::disable_count` | mutex | the driver's disable depth, the hold | the IRQ descriptor lock (`disable_irq`, `enable_irq`, `synchronize_irq`) |
 //! | `WorkLoop::thread` | mutex | the thread handle until a stop takes it | nothing (a stop runs after releasing it) |
 //! | `SourceBase::current` | mutex | loop membership | nothing |
 //! | `SourceBase::files` | mutex | the source's debugfs files | debugfs removal (waits for readers) |
@@ -77,7 +77,7 @@ mod stop;
 use super::{
     debugfs,
     event_source::{AsEventSource, EventSource},
-    gate::{GateLock, SleepResult},
+    gate::{Entry, GateLock, SleepResult, Wake},
     hooks,
     stats::LoopStats,
     sys, Priority,
@@ -129,9 +129,9 @@ pub struct LoopInner {
     /// Wakes the loop's thread.
     waker: sys::TaskWaker,
     /// Work-to-do flag: set by signallers, cleared by the thread before a pass.
-    work: Atomic<u32>,
+    work: AtomicFlag,
     /// Set when `stop` begins; the thread exits at the next source boundary.
-    stopping: AtomicFlag,
+    closed: AtomicFlag,
     /// Set once the thread was started, and once a `stop` has finished.
     started: AtomicFlag,
     stopped: AtomicFlag,
@@ -155,7 +155,7 @@ pub struct LoopInner {
     /// Number of attached sources (for statistics).
     source_count: Atomic<u32>,
     /// Set when the source list changed; the pass restarts from the head.
-    restart: AtomicFlag,
+    list_changed: AtomicFlag,
     pub(crate) stats: LoopStats,
     pub(crate) debugfs: Option<Dir>,
     /// Counted while alive, for tests (nothing in normal builds).
@@ -175,8 +175,8 @@ impl LoopInner {
         Ok(try_pin_init!(Self {
             name,
             waker: sys::TaskWaker::new(),
-            work: Atomic::new(0),
-            stopping: AtomicFlag::new(false),
+            work: AtomicFlag::new(false),
+            closed: AtomicFlag::new(false),
             started: AtomicFlag::new(false),
             stopped: AtomicFlag::new(false),
             thread_id: Atomic::new(0),
@@ -188,7 +188,7 @@ impl LoopInner {
             sources: UnsafeCell::new(KVec::new()),
             graveyard: UnsafeCell::new(KVec::new()),
             source_count: Atomic::new(0),
-            restart: AtomicFlag::new(false),
+            list_changed: AtomicFlag::new(false),
             stats: LoopStats::new(),
             debugfs,
             _live: hooks::LiveLoop::new(),
@@ -205,7 +205,7 @@ impl LoopInner {
     pub fn signal_work_available(&self) {
         // Full ordering: whatever the caller produced before this call is visible to
         // the pass that follows the thread's own `xchg(0)` of `work`.
-        if self.work.xchg(1, Full) == 0 {
+        if !self.work.xchg(true, Full) {
             self.waker.wake();
         }
     }
@@ -233,28 +233,19 @@ impl LoopInner {
         self.gate.sleeper_count()
     }
 
-    fn is_stopping(&self) -> bool {
-        self.stopping.load(Acquire)
+    fn is_closed(&self) -> bool {
+        self.closed.load(Acquire)
     }
 
-    /// Takes the gate (recursively). Process context; may sleep.
+    /// Takes the gate (recursively), waiting for it or not (`EBUSY`) as `entry`
+    /// says: the one way in for every caller but the loop thread's own passes.
+    /// Process context; may sleep.
     ///
     /// Fails with `ENODEV` once the loop is stopped, unless the caller already holds
-    /// the gate.
-    pub(crate) fn close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        Self::enter_gate_checked(this, true)
-    }
-
-    /// Takes the gate only if that needs no waiting (`EBUSY` otherwise).
-    pub(crate) fn try_close_gate(this: ArcBorrow<'_, Self>) -> Result<Gate<'_>> {
-        Self::enter_gate_checked(this, false)
-    }
-
-    /// Entry from anywhere but the loop thread's own passes: checks the context
-    /// first. Not from hard IRQ, softirq or NMI: `current` there is whatever task
-    /// was interrupted, which may be the holder (a silent recursion into its
-    /// critical section), and leaving the gate may take a mutex.
-    fn enter_gate_checked(this: ArcBorrow<'_, Self>, wait: bool) -> Result<Gate<'_>> {
+    /// the gate, and with `EPERM` from hard IRQ, softirq or NMI: `current` there is
+    /// whatever task was interrupted, which may be the holder (a silent recursion
+    /// into its critical section), and leaving the gate may take a mutex.
+    pub(crate) fn close_gate(this: ArcBorrow<'_, Self>, entry: Entry) -> Result<Gate<'_>> {
         if !sys::in_task() {
             return Err(EPERM);
         }
@@ -263,13 +254,17 @@ impl LoopInner {
             // Entering may wait, and leaving may take a mutex: never atomic.
             kernel::task::might_sleep();
         }
-        Self::enter_gate(this, me, wait)
+        Self::enter_gate(this, me, entry)
     }
 
     /// Takes the gate as task `me`: the caller's own id, in process context (the
-    /// loop thread for its passes, or `enter_gate_checked`).
-    fn enter_gate(this: ArcBorrow<'_, Self>, me: usize, wait: bool) -> Result<Gate<'_>> {
-        this.gate.enter(me, wait)?;
+    /// loop thread for its passes, or `close_gate`).
+    pub(super) fn enter_gate(
+        this: ArcBorrow<'_, Self>,
+        me: usize,
+        entry: Entry,
+    ) -> Result<Gate<'_>> {
+        this.gate.enter(me, entry)?;
         Ok(Gate::new(this))
     }
 
@@ -288,13 +283,13 @@ impl LoopInner {
     }
 
     /// Wakes sleepers waiting on `event` (all, or only the oldest).
-    pub(crate) fn wakeup(&self, event: usize, one_thread: bool) {
-        self.gate.wakeup(event, one_thread)
+    pub(crate) fn wakeup(&self, event: usize, whom: Wake) {
+        self.gate.wakeup(event, whom)
     }
 
     /// Wakes sleepers waiting on `event` inside the command gate `tag` only.
-    pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, one_thread: bool) {
-        self.gate.wakeup_tagged(event, tag, one_thread)
+    pub(crate) fn wakeup_tagged(&self, event: usize, tag: usize, whom: Wake) {
+        self.gate.wakeup_tagged(event, tag, whom)
     }
 
     /// Fails every sleeper inside the command gate `tag`.
@@ -377,8 +372,8 @@ impl<'a> Gate<'a> {
 
     /// Wakes threads sleeping in this loop's gate on `event`: all of them, or only
     /// the one that slept first. Process context; need not hold the gate.
-    pub fn wakeup(&self, event: usize, one_thread: bool) {
-        self.lp.wakeup(event, one_thread)
+    pub fn wakeup(&self, event: usize, whom: Wake) {
+        self.lp.wakeup(event, whom)
     }
 
     /// Attaches `src` to this loop (from inside an action or `run_action`).
@@ -498,13 +493,13 @@ impl WorkLoop {
     ///
     /// `ENODEV` if the loop is stopped.
     pub fn run_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
-        let gate = LoopInner::close_gate(self.inner())?;
+        let gate = LoopInner::close_gate(self.inner(), Entry::Wait)?;
         Ok(f(&gate))
     }
 
     /// Like [`WorkLoop::run_action`] but fails with `EBUSY` instead of waiting.
     pub fn attempt_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
-        let gate = LoopInner::try_close_gate(self.inner())?;
+        let gate = LoopInner::close_gate(self.inner(), Entry::Try)?;
         Ok(f(&gate))
     }
 
@@ -537,8 +532,8 @@ impl WorkLoop {
 
     /// Whether [`WorkLoop::stop`] has begun: no source is added and no action
     /// starts from then on.
-    pub fn is_stopping(&self) -> bool {
-        self.inner.is_stopping()
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
     }
 
     /// Stops the loop; see the module documentation. Idempotent; a concurrent

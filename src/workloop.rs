@@ -49,7 +49,7 @@ pub mod work_loop;
 pub use command_gate::CommandGate;
 pub use event_source::{AsEventSource, EventSource, SourceBase};
 pub use filter::{FilterContext, FilterResult};
-pub use gate::SleepResult;
+pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};

@@ -33,7 +33,7 @@ impl kernel::Module for WorkloopKunit {
 mod tests {
     use super::workloop::{
         event_of, spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
-        SoftwareEventSource, SourceOptions, TimerAction, TimerEventSource, WorkLoop,
+        SoftwareEventSource, SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer,
@@ -556,7 +556,7 @@ mod tests {
         // The sleeper holds depth 2 but sleeps: this thread gets the gate.
         lp.run_action(|g| {
             state.store(2, Relaxed);
-            g.wakeup(event, false);
+            g.wakeup(event, Wake::All);
         })?;
         t.join();
         assert_eq!(result.load(Relaxed), 1);
@@ -941,7 +941,7 @@ mod tests {
         })?;
         // Woken once it is registered, not after a guess of how long that takes.
         assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
-        gate.command_wakeup(2, true);
+        gate.command_wakeup(2, Wake::First);
         t.join();
         assert_eq!(woke.load(Relaxed), 1);
         Ok(())
@@ -1239,7 +1239,7 @@ mod teardown {
     use super::workloop::{
         hooks::{self, Point},
         CommandGate, Gate, LoopOptions, SoftwareAction, SoftwareEventSource, SourceOptions,
-        TimerAction, TimerEventSource, WorkLoop,
+        TimerAction, TimerEventSource, Wake, WorkLoop,
     };
     use kernel::{
         new_mutex,
@@ -1343,7 +1343,7 @@ mod teardown {
         hooks::release(Point::SleepBeforeRegister);
         let stopped = stopper.finished_within(2000);
         if !stopped {
-            lp.inner().wakeup(7, false);
+            lp.inner().wakeup(7, Wake::All);
         }
         assert!(stopped);
         assert!(sleeper.finished_within(2000));
@@ -1375,7 +1375,7 @@ mod teardown {
         hooks::release(Point::SleepBeforeRegister);
         let closed = closer.finished_within(2000);
         if !closed {
-            cg.command_wakeup(5, false);
+            cg.command_wakeup(5, Wake::All);
         }
         assert!(closed);
         assert!(sleeper.finished_within(2000));
@@ -1402,7 +1402,7 @@ mod teardown {
         let closer = bg(c"wl-td-pclose", move || c3.close())?;
         let closed = closer.finished_within(2000);
         if !closed {
-            lp.inner().wakeup(6, false);
+            lp.inner().wakeup(6, Wake::All);
         }
         assert!(closed);
         assert!(sleeper.finished_within(2000));
@@ -1487,7 +1487,7 @@ mod teardown {
         lp.remove_event_source(&src)?;
         let returned = src.handler().st.returned.load(Acquire);
         if returned == 0 {
-            let _ = lp.run_action(|g| g.wakeup(11, false));
+            let _ = lp.run_action(|g| g.wakeup(11, Wake::All));
         }
         // When remove returned, the action was out of the gate.
         assert_eq!(returned, 1);
@@ -1503,7 +1503,7 @@ mod teardown {
         drop(src);
         let returned = st.returned.load(Acquire);
         if returned == 0 {
-            let _ = lp.run_action(|g| g.wakeup(12, false));
+            let _ = lp.run_action(|g| g.wakeup(12, Wake::All));
         }
         assert_eq!(returned, 1);
         Ok(())
@@ -1521,7 +1521,7 @@ mod teardown {
             })?;
             let ok = stopper.finished_within(2000);
             if !ok {
-                lp.inner().wakeup(13, false);
+                lp.inner().wakeup(13, Wake::All);
             }
             ok
         };
@@ -1790,7 +1790,7 @@ mod gate {
     use super::workloop::{
         hooks::{self, Point},
         spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction, SoftwareEventSource,
-        SoftwareSignal, SourceOptions, WorkLoop,
+        SoftwareSignal, SourceOptions, Wake, WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer, new_mutex, new_spinlock,
@@ -1893,11 +1893,11 @@ mod gate {
             && lp.attempt_action(|_| ()).is_ok()));
         assert!(hooks::wait_parked(Point::SleepAfterOutcome, 5000));
         // One-thread wake-up while A's timeout is decided and A is still listed.
-        lp.run_action(|g| g.wakeup(5, true))?;
+        lp.run_action(|g| g.wakeup(5, Wake::First))?;
         hooks::release(Point::SleepAfterOutcome);
         let woke = wait_until(1000, || b.load(Acquire) != PENDING);
         if !woke {
-            let _ = lp.run_action(|g| g.wakeup(5, false));
+            let _ = lp.run_action(|g| g.wakeup(5, Wake::All));
         }
         assert!(ta.finished_within(2000) && tb.finished_within(2000));
         assert!(woke);
@@ -1932,13 +1932,13 @@ mod gate {
         let (c3, f3) = (cg.clone(), flag.clone());
         let w = bg(c"wl-g-waker", move || {
             f3.store(1, Release);
-            c3.command_wakeup(21, false);
+            c3.command_wakeup(21, Wake::All);
         })?;
         let _ = w.finished_within(100);
         hooks::release(Point::SleepBeforeRegister);
         let woke = wait_until(2000, || r.load(Acquire) != PENDING);
         if !woke {
-            cg.command_wakeup(21, false);
+            cg.command_wakeup(21, Wake::All);
         }
         assert!(w.finished_within(2000) && t.finished_within(2000));
         assert!(woke);
@@ -2057,9 +2057,9 @@ mod gate {
         assert!(wait_until(5000, || asleep.load(Acquire) == 1
             && lp.attempt_action(|_| ()).is_ok()));
         // The same event number in another command gate wakes nobody here.
-        b.command_wakeup(1, false);
+        b.command_wakeup(1, Wake::All);
         let stolen = wait_until(100, || r.load(Acquire) != PENDING);
-        a.command_wakeup(1, false);
+        a.command_wakeup(1, Wake::All);
         assert!(t.finished_within(2000));
         assert!(!stolen);
         assert_eq!(r.load(Acquire), WOKEN);

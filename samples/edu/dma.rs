@@ -66,7 +66,7 @@ impl EduEngine {
             }
         }
         self.dma.borrow(gate)?.busy = false;
-        self.gate.command_wakeup(event, false);
+        self.gate.command_wakeup(event, Wake::All);
         result
     }
 }

@@ -67,7 +67,7 @@ use test_knobs::TestKnob;
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
     InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction,
-    TimerEventSource, WorkLoop,
+    TimerEventSource, Wake, WorkLoop,
 };
 
 /// Register offsets of the edu device (BAR0; 32-bit accesses below 0x80).

@@ -53,7 +53,7 @@ impl EduEngine {
 
     pub(crate) fn fail(&self, req: &FactRequest) {
         req.result.store(PENDING - 1, Release);
-        self.gate.command_wakeup(event_of(req), false);
+        self.gate.command_wakeup(event_of(req), Wake::All);
     }
 
     /// Completes the running request if the device finished it. Gate held.
@@ -85,7 +85,7 @@ impl EduEngine {
                 }
                 req.result.store(u64::from(value), Release);
                 self.counters.fact_done.add(1, Relaxed);
-                self.gate.command_wakeup(event_of(&*req), false);
+                self.gate.command_wakeup(event_of(&*req), Wake::All);
             }
             None => self.fail(&req),
         }

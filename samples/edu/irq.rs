@@ -87,7 +87,7 @@ impl InterruptHandler for EduIrq {
             if let Ok(mut d) = e.dma.borrow(gate) {
                 d.done = true;
             }
-            e.gate.command_wakeup(event_of(&e.dma), false);
+            e.gate.command_wakeup(event_of(&e.dma), Wake::All);
         }
     }
 }

@@ -110,7 +110,7 @@ impl TestKnob {
             kernel::workqueue::system_long().try_spawn(GFP_KERNEL, move || {
                 let _ = engine.work_loop.stop();
             })?;
-            wait_for(|| t.engine.work_loop.is_stopping())
+            wait_for(|| t.engine.work_loop.is_closed())
         })?;
         // A second stop returns once the first has finished.
         self.engine.work_loop.stop()

@@ -5,8 +5,9 @@
 //! work loop's documentation).
 
 use super::super::{
+    gate::Entry,
     hooks::{self, Point},
-    stats::bump,
+    stats::add_single_writer,
     sys::{self, KThread},
 };
 use super::{LoopInner, LoopOptions};
@@ -25,14 +26,14 @@ impl LoopInner {
     /// One pass over the sources, holding the gate. Returns whether any source asked
     /// for another pass.
     pub(super) fn run_pass(this: ArcBorrow<'_, Self>, me: usize) -> bool {
-        let Ok(gate) = Self::enter_gate(this, me, true) else {
+        let Ok(gate) = Self::enter_gate(this, me, Entry::Wait) else {
             return false;
         };
-        bump(&this.stats.passes, 1);
-        this.restart.store(false, Relaxed);
+        add_single_writer(&this.stats.passes, 1);
+        this.list_changed.store(false, Relaxed);
         let mut more = false;
         let mut i = 0;
-        while !this.is_stopping() {
+        while !this.is_closed() {
             // Re-read the list after every source: the action may add or remove
             // sources. A removed source stays alive in the graveyard until the pass
             // ends, so the pointer stays valid while its `check_for_work` runs.
@@ -55,14 +56,14 @@ impl LoopInner {
                 this.running.store(0, Release);
                 this.running_removed.store(false, Relaxed);
             }
-            if this.restart.xchg(false, Acquire) {
+            if this.list_changed.xchg(false, Acquire) {
                 i = 0;
             }
         }
         // SAFETY: Gate held (see `source_at`).
-        let dead = !unsafe { &*this.graveyard.get() }.is_empty();
+        let removed = !unsafe { &*this.graveyard.get() }.is_empty();
         drop(gate);
-        if dead {
+        if removed {
             Self::drain_graveyard_outside(this, me);
         }
         more
@@ -73,7 +74,7 @@ impl LoopInner {
     /// Loop thread, between passes.
     pub(super) fn drain_graveyard_outside(this: ArcBorrow<'_, Self>, me: usize) {
         loop {
-            let Ok(gate) = Self::enter_gate(this, me, true) else {
+            let Ok(gate) = Self::enter_gate(this, me, Entry::Wait) else {
                 // Stopped: `stop` drains what is left.
                 return;
             };
@@ -89,22 +90,22 @@ impl LoopInner {
 
     pub(super) fn thread_main(this: ArcBorrow<'_, Self>) {
         let me = sys::current_task_id();
-        while !this.is_stopping() {
+        while !this.is_closed() {
             // Clear before the pass: a signal from here on forces another pass.
-            this.work.xchg(0, Full);
+            this.work.xchg(false, Full);
             if Self::run_pass(this, me) {
                 continue;
             }
             // `kthread_should_stop` too, once per sleep (a C call, kept off the
             // pass path), as genirq's `irq_wait_for_interrupt` checks it: a stop
-            // without `stopping` must end the loop. `kthread_stop` also sends a
+            // without `closed` must end the loop. `kthread_stop` also sends a
             // signal, so a sleep that began just before it returns at once.
-            if this.is_stopping() || sys::kthread_should_stop() {
+            if this.is_closed() || sys::kthread_should_stop() {
                 break;
             }
             hooks::point_spin(Point::LoopBeforeSleep);
-            sys::sleep_unless(|| this.work.load(Relaxed) != 0 || this.is_stopping());
-            bump(&this.stats.wakeups, 1);
+            sys::sleep_unless(|| this.work.load(Relaxed) || this.is_closed());
+            add_single_writer(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
         while !sys::kthread_should_stop() {

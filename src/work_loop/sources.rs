@@ -6,7 +6,7 @@
 //! Everything here runs holding the gate, which is what makes the list and the
 //! graveyard safe to touch (see [`LoopInner`]'s invariants).
 
-use super::{EventSource, Gate, LoopInner, WorkLoop};
+use super::{Entry, EventSource, Gate, LoopInner, WorkLoop};
 use kernel::{
     prelude::*,
     sync::{
@@ -53,10 +53,10 @@ impl LoopInner {
     }
 
     pub(super) fn add_source(this: ArcBorrow<'_, Self>, src: Arc<dyn EventSource>) -> Result {
-        let gate = Self::close_gate(this)?;
-        // Checked holding the gate, which `stop` takes after setting `stopping` to
+        let gate = Self::close_gate(this, Entry::Wait)?;
+        // Checked holding the gate, which `stop` takes after setting `closed` to
         // disable the sources: every source it must disable is in the list by then.
-        if this.is_stopping() {
+        if this.is_closed() {
             return Err(ENODEV);
         }
         // Room for removing every source (this one included) before the graveyard is
@@ -76,7 +76,7 @@ impl LoopInner {
             return Err(e.into());
         }
         this.source_count.fetch_add(1, Relaxed);
-        this.restart.store(true, Release);
+        this.list_changed.store(true, Release);
         drop(gate);
         src.attached();
         // The source may have work already.
@@ -85,7 +85,7 @@ impl LoopInner {
     }
 
     pub(super) fn remove_source(this: ArcBorrow<'_, Self>, src: &Arc<dyn EventSource>) -> Result {
-        let gate = Self::close_gate(this)?;
+        let gate = Self::close_gate(this, Entry::Wait)?;
         let removed = {
             // SAFETY: Gate held (see `source_at`); this reference ends in this block
             // and nothing in it calls out.
@@ -101,7 +101,7 @@ impl LoopInner {
         let retired = src.base().detach();
         src.detached();
         this.source_count.fetch_sub(1, Relaxed);
-        this.restart.store(true, Release);
+        this.list_changed.store(true, Release);
         let key = Arc::as_ptr(src).cast::<()>() as usize;
         // We hold the gate, so a source whose `check_for_work` is still running is
         // one whose action sleeps in the gate (unless we are that action).
@@ -158,7 +158,7 @@ impl LoopInner {
 
 impl WorkLoop {
     fn snapshot_sources(&self) -> Result<KVec<Arc<dyn EventSource>>> {
-        let gate = LoopInner::close_gate(self.inner())?;
+        let gate = LoopInner::close_gate(self.inner(), Entry::Wait)?;
         self.inner.clone_sources(&gate)
     }
 

@@ -4,6 +4,7 @@
 //! it is dropped from its own thread or gate.
 
 use super::super::{
+    gate::Entry,
     hooks::{self, Point},
     sys,
 };
@@ -24,8 +25,8 @@ impl LoopInner {
         // 1. No source runs its action again. Each is told under the gate, walking
         //    the list in place (nothing to allocate, so nothing to fail); a running
         //    action finishes first.
-        this.stopping.store(true, Release);
-        if let Ok(gate) = Self::close_gate(this) {
+        this.closed.store(true, Release);
+        if let Ok(gate) = Self::close_gate(this, Entry::Wait) {
             let mut i = 0;
             while let Some(src) = this.source_at(&gate, i) {
                 // SAFETY: Valid while the gate is held (see `source_at`).
@@ -57,7 +58,7 @@ impl LoopInner {
         let list = core::mem::take(unsafe { &mut *this.sources.get() });
         this.source_count.store(0, Relaxed);
         for s in list.iter() {
-            // Disabled in step 1: no source is added once `stopping` is set. The
+            // Disabled in step 1: no source is added once `closed` is set. The
             // caller holds a reference to this loop, so the sources' references are
             // never the last: dropping them here frees nothing.
             drop(s.base().detach());
