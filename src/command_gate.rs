@@ -204,20 +204,13 @@ impl CommandGate {
     pub fn base(&self) -> &SourceBase {
         &self.core.base
     }
-}
 
-impl AsEventSource for CommandGate {
-    fn event_source(&self) -> Arc<dyn EventSource> {
-        self.core.clone()
-    }
-}
-
-impl CommandGate {
     /// Closes the command gate for good: new callers fail with `ENODEV`, sleepers
     /// in it are woken with `ENODEV`, and this returns only after every closure
     /// inside it (running or sleeping) has left. Process context; must not be
     /// called from inside this command gate. Also done on drop.
     pub fn close(&self) {
+        kernel::task::might_sleep();
         let core = &*self.core;
         core.closed.store(true, Release);
         if let Some(lp) = core.base.work_loop() {
@@ -235,6 +228,12 @@ impl CommandGate {
             }
         }
         detach_on_drop(&self.core);
+    }
+}
+
+impl AsEventSource for CommandGate {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
     }
 }
 

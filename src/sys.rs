@@ -187,15 +187,64 @@ impl Drop for KThread {
     }
 }
 
-/// Returns `true` if the calling kernel thread was asked to stop.
-pub(crate) fn kthread_should_stop() -> bool {
-    // SAFETY: Only called from kernel threads created by `KThread::run`.
-    unsafe { bindings::kthread_should_stop() }
+/// Proof that the calling task is a kernel thread created by [`KThread::create`],
+/// running its thread function in process context with no lock held at the
+/// point the token is used. Not `Send`: it describes the task that made it.
+///
+/// # Invariants
+///
+/// Created only by [`KThreadSelf::assume`] on such a thread, and used only on it.
+pub(crate) struct KThreadSelf {
+    _not_send: kernel::types::NotThreadSafe,
+}
+
+impl KThreadSelf {
+    /// The token of the calling thread.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the thread function of a thread created by
+    /// [`KThread::create`], and uses the token only where it holds no spinlock and
+    /// has not disabled preemption or interrupts.
+    pub(crate) unsafe fn assume() -> Self {
+        // INVARIANT: By the caller.
+        Self {
+            _not_send: kernel::types::NotThreadSafe,
+        }
+    }
+
+    /// Whether this thread was asked to stop (`kthread_stop`).
+    pub(crate) fn should_stop(&self) -> bool {
+        // SAFETY: `current` is a kthread (type invariant), so `to_kthread(current)`,
+        // which `kthread_should_stop` dereferences, is not NULL.
+        unsafe { bindings::kthread_should_stop() }
+    }
+
+    /// Puts this thread to sleep unless `has_work()` is already true; returns
+    /// when woken (by [`TaskWaker::wake`] or `kthread_stop`). `has_work` must not
+    /// sleep.
+    ///
+    /// The state is set with the kernel's own `set_current_state()` (state, full
+    /// barrier, and the debug kernel's task-state bookkeeping and tracepoint).
+    pub(crate) fn sleep_unless(&self, has_work: impl Fn() -> bool) {
+        // SAFETY: Sets the calling task's own state; allowed in process context,
+        // which the caller is in (type invariant).
+        unsafe { wl_set_current_state_interruptible() };
+        if has_work() {
+            // SAFETY: As above.
+            unsafe { wl_set_current_state_running() };
+            return;
+        }
+        super::hooks::point_spin(super::hooks::Point::LoopSleepChecked);
+        // SAFETY: Process context with no spinlock held and preemption enabled (type
+        // invariant); the waker sets the state back to running.
+        unsafe { bindings::schedule() };
+    }
 }
 
 /// Wakes one kernel thread from any context, hard IRQ included.
 ///
-/// The sleeping side is [`sleep_unless`]: together they are the lock-free protocol
+/// The sleeping side is [`KThreadSelf::sleep_unless`]: together they are the lock-free protocol
 /// Linux's own IRQ threads use (`irq_wait_for_interrupt`): the sleeper publishes
 /// "about to sleep" (task state, full barrier) before it checks for work, the
 /// waker publishes work (full barrier) before it wakes, so one of them always sees
@@ -257,26 +306,6 @@ extern "C" {
     fn wl_gate_lockdep_acquire(map: *mut c_void, trylock: c_int, ip: usize);
     #[cfg(CONFIG_LOCKDEP)]
     fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
-}
-
-/// Puts the calling kernel thread to sleep unless `has_work()` is already true;
-/// returns when woken (by [`TaskWaker::wake`] or `kthread_stop`). `has_work` must
-/// not sleep.
-///
-/// The state is set with the kernel's own `set_current_state()` (state, full
-/// barrier, and the debug kernel's task-state bookkeeping and tracepoint).
-pub(crate) fn sleep_unless(has_work: impl Fn() -> bool) {
-    // SAFETY: Sets the calling task's own state; always allowed in process context.
-    unsafe { wl_set_current_state_interruptible() };
-    if has_work() {
-        // SAFETY: As above.
-        unsafe { wl_set_current_state_running() };
-        return;
-    }
-    super::hooks::point_spin(super::hooks::Point::LoopSleepChecked);
-    // SAFETY: Process context, no locks held; the waker sets the state back to
-    // running.
-    unsafe { bindings::schedule() };
 }
 
 /// Waits for an RCU grace period. Process context; sleeps.

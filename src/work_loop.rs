@@ -53,15 +53,23 @@
 //!
 //! | Lock | Kind | Protects | Taken inside it |
 //! |------|------|----------|-----------------|
-//! | the gate ([`GateLock`]) | sleepable, recursive | driver state, the source list, the graveyard | everything below; re-entered by its owner |
-//! | edu `EduFile::requests` / `unread` | mutex | one open file's answers | nothing (released before `run_action`) |
-//! | edu `EduEngine::timer` | mutex | the timeout source | the gate (recursively, by its owner only), `TimerCore::handle` |
-//! | `TimerCore::handle` | mutex | the armed hrtimer's handle | the hrtimer base lock (`hrtimer_cancel`) |
-//! | `InterruptCore::disable_count` | mutex | the driver's disable depth, the hold | the IRQ descriptor lock (`disable_irq`, `enable_irq`, `synchronize_irq`) |
-//! | `WorkLoop::thread` | mutex | the thread handle until a stop takes it | nothing (a stop runs after releasing it) |
+//! | the gate ([`GateLock`]) | sleepable, recursive | driver state, the source list, the graveyard
+//! | everything below; re-entered by its owner |
+//! | edu `EduFile::requests` / `unread` | mutex | one open file's answers | nothing (released
+//! before `run_action`) |
+//! | edu `EduEngine::timer` | mutex | the timeout source | the gate (recursively, by its owner
+//! only), `TimerCore::handle` |
+//! | `TimerCore::handle` | mutex | the armed hrtimer's handle | the hrtimer base lock
+//! (`hrtimer_cancel`) |
+//! | `InterruptCore::disable_count` | mutex | the driver's disable depth, the hold | the IRQ
+//! descriptor lock (`disable_irq`, `enable_irq`, `synchronize_irq`) |
+//! | `WorkLoop::thread` | mutex | the thread handle until a stop takes it | nothing (a stop runs
+//! after releasing it) |
 //! | `SourceBase::current` | mutex | loop membership | nothing |
-//! | `SourceBase::files` | mutex | the source's debugfs files | debugfs removal (waits for readers) |
-//! | edu `EduDevice::debugfs` | mutex | the device's debugfs files | nothing at removal (taken out, dropped outside) |
+//! | `SourceBase::files` | mutex | the source's debugfs files | debugfs removal (waits for readers)
+//! |
+//! | edu `EduDevice::debugfs` | mutex | the device's debugfs files | nothing at removal (taken out,
+//! dropped outside) |
 //! | `GateLock::state` | mutex | owner, depth, sleepers, scopes | nothing (leaf) |
 //!
 //! The gate is never taken while holding any other lock of this table, except
@@ -82,7 +90,7 @@ use super::{
     stats::LoopStats,
     sys, Priority,
 };
-use core::{cell::UnsafeCell, fmt, marker::PhantomData};
+use core::{cell::UnsafeCell, fmt};
 use kernel::{
     debugfs::{Dir, File},
     prelude::*,
@@ -92,6 +100,7 @@ use kernel::{
         new_mutex, Arc, ArcBorrow, Mutex,
     },
     time::Delta,
+    types::NotThreadSafe,
 };
 use loop_thread::LoopThread;
 
@@ -121,8 +130,17 @@ impl Default for LoopOptions {
 ///
 /// # Invariants
 ///
-/// While the thread runs, the `WorkLoop` that created it holds a reference to
-/// this value, so the thread's pointer to it stays valid (see [`WorkLoop::stop`]).
+/// - While the thread runs, the `WorkLoop` that created it holds a reference to
+///   this value, so the thread's pointer to it stays valid (see [`WorkLoop::stop`]).
+/// - `sources` and `graveyard` are accessed only by the task that holds `gate`
+///   (which excludes every other task), and every reference into them ends
+///   before that task calls out of the library (an action, a source's drop) or
+///   releases the gate; a `&Gate` of this loop is the proof of holding it.
+/// - The graveyard's capacity is at least its length plus the number of
+///   sources, so a removal never allocates (kept by `add_source`).
+/// - A source in `sources` or `graveyard` stays alive until the gate holder
+///   takes it out, so a pointer into the list (`source_at`) is valid while the
+///   gate is held.
 #[pin_data]
 pub struct LoopInner {
     name: CString,
@@ -163,7 +181,7 @@ pub struct LoopInner {
 }
 
 // SAFETY: `sources` and `graveyard` are only accessed by the task holding the gate
-// (see `LoopInner::source_at`), which excludes every other task; every other field
+// (type invariant), which excludes every other task; every other field
 // is `Send` and `Sync`.
 unsafe impl Send for LoopInner {}
 // SAFETY: See `Send`.
@@ -324,14 +342,14 @@ impl LoopInner {
 /// Actions receive a `&Gate`. It is not `Send`: the gate belongs to a task.
 pub struct Gate<'a> {
     lp: ArcBorrow<'a, LoopInner>,
-    _not_send: PhantomData<*mut ()>,
+    _not_send: NotThreadSafe,
 }
 
 impl<'a> Gate<'a> {
     fn new(lp: ArcBorrow<'a, LoopInner>) -> Self {
         Self {
             lp,
-            _not_send: PhantomData,
+            _not_send: NotThreadSafe,
         }
     }
 
@@ -435,6 +453,7 @@ impl WorkLoop {
     /// `EINVAL` for a name that is not UTF-8 or a CPU that does not exist,
     /// `ENOMEM`, or the error of `kthread_create_on_node`.
     pub fn new(name: &CStr, options: LoopOptions) -> Result<Pin<KBox<Self>>> {
+        kernel::task::might_sleep();
         let dir = options.debugfs.as_ref().map(|d| d.subdir(name));
         let inner = Arc::pin_init(LoopInner::new(name, dir)?, GFP_KERNEL)?;
         let stats_file = match &inner.debugfs {
@@ -542,6 +561,7 @@ impl WorkLoop {
     /// Process context; must not be called from the loop's thread or while holding
     /// its gate (`EDEADLK`).
     pub fn stop(&self) -> Result {
+        kernel::task::might_sleep();
         if self.on_thread() || self.in_gate() {
             return Err(sys::edeadlk());
         }

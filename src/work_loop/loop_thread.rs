@@ -8,7 +8,7 @@ use super::super::{
     gate::Entry,
     hooks::{self, Point},
     stats::add_single_writer,
-    sys::{self, KThread},
+    sys::{self, KThread, KThreadSelf},
 };
 use super::{LoopInner, LoopOptions};
 use core::ffi::c_void;
@@ -42,7 +42,7 @@ impl LoopInner {
             };
             i += 1;
             // SAFETY: `src` points to a source kept alive by the list or the
-            // graveyard while the gate is held (see `source_at`).
+            // graveyard while the gate is held (type invariant of `LoopInner`).
             let src = unsafe { &*src };
             // A source removed earlier in this pass is no longer attached.
             if src.base().is_attached() {
@@ -60,7 +60,7 @@ impl LoopInner {
                 i = 0;
             }
         }
-        // SAFETY: Gate held (see `source_at`).
+        // SAFETY: Gate held (type invariant of `LoopInner`).
         let removed = !unsafe { &*this.graveyard.get() }.is_empty();
         drop(gate);
         if removed {
@@ -78,7 +78,7 @@ impl LoopInner {
                 // Stopped: `stop` drains what is left.
                 return;
             };
-            // SAFETY: Gate held (see `source_at`); no walk is in progress.
+            // SAFETY: Gate held (type invariant of `LoopInner`); no walk is in progress.
             let popped = unsafe { &mut *this.graveyard.get() }.pop();
             drop(gate);
             match popped {
@@ -88,7 +88,9 @@ impl LoopInner {
         }
     }
 
-    pub(super) fn thread_main(this: ArcBorrow<'_, Self>) {
+    /// The loop thread's life: passes until the loop is closed, then waiting to be
+    /// reaped.
+    fn thread_main(this: ArcBorrow<'_, Self>, thread: &KThreadSelf) {
         let me = sys::current_task_id();
         while !this.is_closed() {
             // Clear before the pass: a signal from here on forces another pass.
@@ -100,16 +102,16 @@ impl LoopInner {
             // pass path), as genirq's `irq_wait_for_interrupt` checks it: a stop
             // without `closed` must end the loop. `kthread_stop` also sends a
             // signal, so a sleep that began just before it returns at once.
-            if this.is_closed() || sys::kthread_should_stop() {
+            if this.is_closed() || thread.should_stop() {
                 break;
             }
             hooks::point_spin(Point::LoopBeforeSleep);
-            sys::sleep_unless(|| this.work.load(Relaxed) || this.is_closed());
+            thread.sleep_unless(|| this.work.load(Relaxed) || this.is_closed());
             add_single_writer(&this.stats.wakeups, 1);
         }
         // Stay until `kthread_stop` so that the creator reaps a live thread.
-        while !sys::kthread_should_stop() {
-            sys::sleep_unless(sys::kthread_should_stop);
+        while !thread.should_stop() {
+            thread.sleep_unless(|| thread.should_stop());
         }
     }
 }
@@ -118,13 +120,17 @@ impl LoopInner {
 ///
 /// # Safety
 ///
-/// `data` must be the pointer `WorkLoop::new` obtained from `Arc::into_raw`, valid
-/// until the thread was stopped.
+/// Runs only as the thread function of a thread `LoopThread::create` created, with
+/// `data` the pointer it obtained from `Arc::into_raw`, valid until the thread was
+/// stopped.
 unsafe extern "C" fn loop_thread(data: *mut c_void) -> c_int {
-    // SAFETY: `data` came from `Arc::into_raw` in `WorkLoop::new`; that reference is
+    // SAFETY: This is the thread function of a `KThread`, and the token is used
+    // only between passes, where the loop holds no lock.
+    let thread = unsafe { KThreadSelf::assume() };
+    // SAFETY: `data` came from `Arc::into_raw` in `LoopThread::create`; that reference is
     // only released after `KThread::stop` returned, i.e. after this function returned.
     let lp = unsafe { ArcBorrow::<LoopInner>::from_raw(data.cast::<LoopInner>()) };
-    LoopInner::thread_main(lp);
+    LoopInner::thread_main(lp, &thread);
     0
 }
 

@@ -27,7 +27,8 @@ impl LoopInner {
 
     /// A copy of the source list. Gate held.
     pub(super) fn clone_sources(&self, _gate: &Gate<'_>) -> Result<KVec<Arc<dyn EventSource>>> {
-        // SAFETY: As in `source_at`; the reference ends before anything else runs.
+        // SAFETY: Gate held (type invariant of `LoopInner`); the reference ends before anything
+        // else runs.
         let list = unsafe { &*self.sources.get() };
         let mut out = KVec::with_capacity(list.len(), GFP_KERNEL)?;
         for s in list.iter() {
@@ -40,8 +41,8 @@ impl LoopInner {
     pub(super) fn drain_graveyard(&self, _gate: &Gate<'_>) {
         loop {
             let popped = {
-                // SAFETY: As in `source_at`; the reference ends with this block, before
-                // the source is dropped (a drop may re-enter the loop).
+                // SAFETY: Gate held (type invariant of `LoopInner`); the reference ends with this
+                // block, before the source is dropped (a drop may re-enter the loop).
                 let graveyard = unsafe { &mut *self.graveyard.get() };
                 graveyard.pop()
             };
@@ -61,13 +62,13 @@ impl LoopInner {
         }
         // Room for removing every source (this one included) before the graveyard is
         // next drained, without allocating: `reserve` guarantees `len + count`.
-        // SAFETY: Gate held (see `source_at`).
+        // SAFETY: Gate held (type invariant of `LoopInner`).
         let count = unsafe { &*this.sources.get() }.len() + 1;
-        // SAFETY: Gate held (see `source_at`).
+        // SAFETY: Gate held (type invariant of `LoopInner`).
         unsafe { &mut *this.graveyard.get() }.reserve(count, GFP_KERNEL)?;
         let lp: Arc<Self> = this.into();
         src.base().attach(&lp)?;
-        // SAFETY: Gate held (see `source_at`).
+        // SAFETY: Gate held (type invariant of `LoopInner`).
         let pushed = unsafe { &mut *this.sources.get() }.push(src.clone(), GFP_KERNEL);
         if let Err(e) = pushed {
             let retired = src.base().detach();
@@ -87,7 +88,7 @@ impl LoopInner {
     pub(super) fn remove_source(this: ArcBorrow<'_, Self>, src: &Arc<dyn EventSource>) -> Result {
         let gate = Self::close_gate(this, Entry::Wait)?;
         let removed = {
-            // SAFETY: Gate held (see `source_at`); this reference ends in this block
+            // SAFETY: Gate held (type invariant of `LoopInner`); this reference ends in this block
             // and nothing in it calls out.
             let list = unsafe { &mut *this.sources.get() };
             let pos = list
@@ -114,7 +115,7 @@ impl LoopInner {
             if asleep {
                 this.abort_running_action();
             }
-            // SAFETY: Gate held (see `source_at`). `add_source` keeps the graveyard's
+            // SAFETY: Gate held (type invariant of `LoopInner`). `add_source` keeps the graveyard's
             // capacity at least its length plus the number of sources, so this cannot
             // fail; were it to, the source is leaked rather than dropped, since a walk
             // in progress may be running it.

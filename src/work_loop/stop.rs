@@ -29,7 +29,7 @@ impl LoopInner {
         if let Ok(gate) = Self::close_gate(this, Entry::Wait) {
             let mut i = 0;
             while let Some(src) = this.source_at(&gate, i) {
-                // SAFETY: Valid while the gate is held (see `source_at`).
+                // SAFETY: Valid while the gate is held (type invariant of `LoopInner`).
                 unsafe { &*src }.loop_stopping();
                 i += 1;
             }
@@ -48,13 +48,13 @@ impl LoopInner {
         this.thread_id.store(0, Relaxed);
         // 4. Wait for every thread still inside the gate (a `run_action`, a woken
         //    sleeper) to leave it.
-        this.wait_until_no_sleepers();
+        this.gate.wait_no_sleepers();
         hooks::point(Point::StopBeforeDetach);
         // 5. Detach the sources. An entrant that got past the closed check may own
         //    the gate for a moment (it leaves at once): wait for it, never skip this.
         this.gate.enter_closed(me);
         let gate = Gate::new(this);
-        // SAFETY: Gate held (see `source_at`).
+        // SAFETY: Gate held (type invariant of `LoopInner`).
         let list = core::mem::take(unsafe { &mut *this.sources.get() });
         this.source_count.store(0, Relaxed);
         for s in list.iter() {
@@ -82,12 +82,6 @@ impl LoopInner {
             return;
         }
         self.gate.wait_as_waiter(|| self.stopped.load(Acquire));
-    }
-}
-
-impl LoopInner {
-    pub(super) fn wait_until_no_sleepers(&self) {
-        self.gate.wait_no_sleepers();
     }
 }
 
