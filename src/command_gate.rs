@@ -12,11 +12,10 @@
 //! and in-flight closures finish before the drop returns.
 
 use super::{
-    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
+    event_source::{detach_on_drop, EventSource, Initially, Source, SourceBase},
     gate::{Entry, SleepResult, Wake},
     hooks::{self, Point},
-    sys,
-    work_loop::{Gate, LoopInner},
+    work_loop::Gate,
 };
 use kernel::{
     prelude::*,
@@ -28,8 +27,9 @@ use kernel::{
     time::Delta,
 };
 
+/// The state of a [`CommandGate`]; drivers use it through that handle.
 #[pin_data]
-struct CommandGateCore {
+pub struct CommandGateCore {
     #[pin]
     base: SourceBase,
     /// Closures running (or sleeping) inside this command gate.
@@ -46,6 +46,27 @@ impl CommandGateCore {
     /// The event key sleepers waiting for `enable` use.
     fn enable_event(&self) -> usize {
         core::ptr::from_ref(&self.base) as usize
+    }
+
+    /// Closes the command gate for good; see [`CommandGate::close`] (which also
+    /// detaches it).
+    fn close(&self) {
+        kernel::task::might_sleep();
+        self.closed.store(true, Release);
+        if let Some(lp) = self.base.work_loop() {
+            // Sleepers of this gate fail (a sleeper registering from now on sees
+            // `closed` under the mutex this takes); every closure inside it drains first.
+            lp.abort_sleepers_in(self.tag());
+            hooks::point(Point::CloseAfterAbort);
+            if lp.in_gate() {
+                // The caller holds the loop's gate (inside an action, a closure, or
+                // this very command gate): a closure asleep in this command gate
+                // needs the gate to leave, so waiting here would deadlock. Such a
+                // closure fails with `ENODEV` when it resumes.
+            } else {
+                lp.wait_gate_idle(|| self.inflight.load(Acquire) == 0);
+            }
+        }
     }
 }
 
@@ -66,25 +87,25 @@ impl EventSource for CommandGateCore {
         }
         Ok(())
     }
+
+    fn handle_dropping(this: &Arc<Self>) {
+        this.close();
+    }
 }
 
 /// A command gate (created enabled). See the module documentation.
-pub struct CommandGate {
-    core: Arc<CommandGateCore>,
-}
+pub type CommandGate = Source<CommandGateCore>;
 
 /// Decrements the in-flight count when a closure leaves the command gate.
 struct Inflight<'a>(&'a CommandGateCore);
 
 impl Drop for Inflight<'_> {
     fn drop(&mut self) {
-        // Dropped before the gate is released (declared after it), so `close`,
-        // waiting for a free gate, is notified by that release.
         self.0.inflight.fetch_sub(1, Release);
     }
 }
 
-impl CommandGate {
+impl Source<CommandGateCore> {
     /// Creates a command gate named `name`.
     pub fn new(name: &CStr) -> Result<Self> {
         let core = Arc::pin_init(
@@ -95,7 +116,7 @@ impl CommandGate {
             }? Error),
             GFP_KERNEL,
         )?;
-        Ok(Self { core })
+        Ok(Self::from_core(core))
     }
 
     fn enter<R>(&self, entry: Entry, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
@@ -103,30 +124,33 @@ impl CommandGate {
         if core.closed.load(Acquire) {
             return Err(ENODEV);
         }
-        let lp = core.base.work_loop().ok_or(sys::enotconn())?;
-        let gate = LoopInner::close_gate(lp.as_arc_borrow(), entry)?;
-        core.inflight.fetch_add(1, Relaxed);
-        let _inflight = Inflight(core);
-        // Inside this command gate from here: `close` finds and fails every sleep of
-        // the closure, whichever call it sleeps with.
-        lp.in_scope(&gate, core.tag(), &core.closed, || {
-            loop {
-                if core.closed.load(Acquire) {
-                    return Err(ENODEV);
+        core.base.with_loop_gate(entry, |gate| {
+            let lp = gate.inner();
+            core.inflight.fetch_add(1, Relaxed);
+            // Dropped at the end of this closure, before the gate is released, so
+            // `close`, waiting for a free gate, is notified by that release.
+            let _inflight = Inflight(core);
+            // Inside this command gate from here: `close` finds and fails every sleep
+            // of the closure, whichever call it sleeps with.
+            lp.in_scope(gate, core.tag(), &core.closed, || {
+                loop {
+                    if core.closed.load(Acquire) {
+                        return Err(ENODEV);
+                    }
+                    if core.base.is_enabled() || gate.on_thread() {
+                        break;
+                    }
+                    if entry == Entry::Try {
+                        return Err(EBUSY);
+                    }
+                    // `enable` sets the flag before it wakes: checked again under the
+                    // sleeper mutex, so its wake-up cannot fall before the registration.
+                    let enabled = || core.base.is_enabled();
+                    lp.sleep(core.enable_event(), None, Some(&enabled))?;
                 }
-                if core.base.is_enabled() || gate.on_thread() {
-                    break;
-                }
-                if entry == Entry::Try {
-                    return Err(EBUSY);
-                }
-                // `enable` sets the flag before it wakes: checked again under the
-                // sleeper mutex, so its wake-up cannot fall before the registration.
-                let enabled = || core.base.is_enabled();
-                lp.sleep(core.enable_event(), None, Some(&enabled))?;
-            }
-            Ok(f(&gate))
-        })
+                Ok(f(gate))
+            })
+        })?
     }
 
     /// Runs `f` holding the loop's gate and returns its result. Process context; may
@@ -180,13 +204,11 @@ impl CommandGate {
     /// wakes is ordered after a sleeper that checked it in the gate and went to
     /// sleep, so the wake-up is never lost.
     pub fn command_wakeup(&self, event: usize, whom: Wake) {
-        let Some(lp) = self.core.base.work_loop() else {
-            return;
-        };
-        let gate = LoopInner::close_gate(lp.as_arc_borrow(), Entry::Wait);
-        // Without the gate (the loop stopped) every sleeper was failed already.
-        lp.wakeup_tagged(event, self.core.tag(), whom);
-        drop(gate);
+        // Without the gate (on no loop, or the loop stopped) there is no sleeper:
+        // every one was failed already.
+        let _ = self.core.base.with_loop_gate(Entry::Wait, |gate| {
+            gate.inner().wakeup_tagged(event, self.core.tag(), whom)
+        });
     }
 
     /// Lets callers in again and wakes those waiting for it.
@@ -200,45 +222,12 @@ impl CommandGate {
         self.core.base.set_enabled(false);
     }
 
-    /// Common state (name, attachment).
-    pub fn base(&self) -> &SourceBase {
-        &self.core.base
-    }
-
     /// Closes the command gate for good: new callers fail with `ENODEV`, sleepers
     /// in it are woken with `ENODEV`, and this returns only after every closure
-    /// inside it (running or sleeping) has left. Process context; must not be
-    /// called from inside this command gate. Also done on drop.
+    /// inside it (running or sleeping) has left; then detaches it. Process context;
+    /// must not be called from inside this command gate. Also done on drop.
     pub fn close(&self) {
-        kernel::task::might_sleep();
-        let core = &*self.core;
-        core.closed.store(true, Release);
-        if let Some(lp) = core.base.work_loop() {
-            // Sleepers of this gate fail (a sleeper registering from now on sees
-            // `closed` under the mutex this takes); every closure inside it drains first.
-            lp.abort_sleepers_in(core.tag());
-            hooks::point(Point::CloseAfterAbort);
-            if lp.in_gate() {
-                // The caller holds the loop's gate (inside an action, a closure, or
-                // this very command gate): a closure asleep in this command gate
-                // needs the gate to leave, so waiting here would deadlock. Such a
-                // closure fails with `ENODEV` when it resumes.
-            } else {
-                lp.wait_gate_idle(|| core.inflight.load(Acquire) == 0);
-            }
-        }
+        self.core.close();
         detach_on_drop(&self.core);
-    }
-}
-
-impl AsEventSource for CommandGate {
-    fn event_source(&self) -> Arc<dyn EventSource> {
-        self.core.clone()
-    }
-}
-
-impl Drop for CommandGate {
-    fn drop(&mut self) {
-        self.close();
     }
 }

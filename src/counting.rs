@@ -119,6 +119,15 @@ impl Timestamps {
     }
 }
 
+/// The top half shared by counted sources: counts one event of the source with
+/// `counter` and `ts`, without waking its loop. Any context, hard IRQ included.
+#[inline]
+pub(crate) fn count_event(base: &SourceBase, counter: &Counter, ts: &Timestamps) {
+    ts.record();
+    counter.produce();
+    base.stats.events.add(1, Relaxed);
+}
+
 /// The bottom half shared by counted sources: if events are pending and the source
 /// is enabled, runs `action(count)` once with the number of events since its last
 /// run (never zero) and accounts statistics. Loop thread, gate held.
@@ -136,15 +145,29 @@ pub(crate) fn deliver_counted(
     if count == 0 {
         return;
     }
-    let first = ts.take_first();
+    run_accounted(gate, base, ts.take_first(), count, || action(count));
+    counter.consume(snapshot);
+}
+
+/// Runs a source's action for `count` events and accounts it in the source's and
+/// the loop's statistics: the latency since `since_ns` (`now_ns()` time the first
+/// event was due; 0: unknown), the action's time and the counts. The one place
+/// every source's action is accounted. Loop thread, gate held.
+pub(crate) fn run_accounted(
+    gate: &Gate<'_>,
+    base: &SourceBase,
+    since_ns: i64,
+    count: u32,
+    action: impl FnOnce(),
+) {
     let start = super::sys::now_ns();
     let stats = base.stats();
-    if first != 0 {
-        // CAST: `start >= first` for a monotonic clock; `max(0)` guards anyway.
-        stats.latency.record((start - first).max(0) as u64);
+    if since_ns != 0 {
+        // CAST: `max(0)` makes the value non-negative (a deadline may lie ahead
+        // of a clock read on another CPU).
+        stats.latency.record((start - since_ns).max(0) as u64);
     }
-    action(count);
-    counter.consume(snapshot);
+    action();
     // CAST: Elapsed monotonic time is non-negative.
     let ns = (super::sys::now_ns() - start).max(0) as u64;
     add_single_writer(&stats.actions, 1);

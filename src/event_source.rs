@@ -18,6 +18,7 @@
 
 use super::{
     debugfs,
+    gate::Entry,
     stats::SourceStats,
     work_loop::{Gate, LoopInner},
 };
@@ -77,6 +78,76 @@ pub trait EventSource: Send + Sync {
     /// the old loop's gate: nothing may stay armed that would fire for no loop.
     /// The default does nothing.
     fn detached(&self) {}
+
+    /// Called when the driver's [`Source`] handle is dropped, before the source is
+    /// detached: stop what could still wake or enter the loop for it (a timer, a
+    /// top half, callers in a command gate). Process context. The default does
+    /// nothing.
+    fn handle_dropping(_this: &Arc<Self>)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// Called when the driver's [`Source`] handle is dropped, after the source was
+    /// detached and its action can no longer run: give back what only a detached
+    /// source may (an IRQ line's mask). Process context. The default does nothing.
+    fn handle_dropped(_this: &Arc<Self>)
+    where
+        Self: Sized,
+    {
+    }
+}
+
+/// The object a driver holds for a source: one shape for every kind.
+///
+/// A kind of source is its core `C`, an [`EventSource`] kept in an [`Arc`]
+/// because its producers (an hrtimer, a top half, a [`SoftwareSignal`]) and its
+/// loop refer to it too. The handle attaches it ([`AsEventSource`]), shows its
+/// common state and statistics, and detaches it when dropped: when the drop
+/// returns, the source's action is not running and never runs again. Each kind
+/// adds its own methods: [`SoftwareEventSource`], [`TimerEventSource`] and
+/// [`CommandGate`] are this type with their core; an [`InterruptEventSource`]
+/// holds one next to its IRQ line.
+///
+/// [`SoftwareSignal`]: super::SoftwareSignal
+/// [`SoftwareEventSource`]: super::SoftwareEventSource
+/// [`TimerEventSource`]: super::TimerEventSource
+/// [`CommandGate`]: super::CommandGate
+/// [`InterruptEventSource`]: super::InterruptEventSource
+pub struct Source<C: EventSource + Sized + 'static> {
+    pub(crate) core: Arc<C>,
+}
+
+impl<C: EventSource + 'static> Source<C> {
+    /// The handle of a new source.
+    pub(crate) fn from_core(core: Arc<C>) -> Self {
+        Self { core }
+    }
+
+    /// Common state (name, enable flag, attachment).
+    pub fn base(&self) -> &SourceBase {
+        self.core.base()
+    }
+
+    /// Statistics.
+    pub fn stats(&self) -> &SourceStats {
+        self.core.base().stats()
+    }
+}
+
+impl<C: EventSource + 'static> AsEventSource for Source<C> {
+    fn event_source(&self) -> Arc<dyn EventSource> {
+        self.core.clone()
+    }
+}
+
+impl<C: EventSource + 'static> Drop for Source<C> {
+    fn drop(&mut self) {
+        C::handle_dropping(&self.core);
+        detach_on_drop(&self.core);
+        C::handle_dropped(&self.core);
+    }
 }
 
 /// Something that is, or owns, an event source and can be attached to a loop.
@@ -232,6 +303,22 @@ impl SourceBase {
         };
         drop(self.files.lock().take());
         RetiredLoop(old)
+    }
+
+    /// Runs `f` holding the gate of the loop this source is on, entering as
+    /// `entry` says (see `LoopInner::close_gate`). Process context.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTCONN` if the source is on no loop, or the error of the entry.
+    pub(crate) fn with_loop_gate<R>(
+        &self,
+        entry: Entry,
+        f: impl FnOnce(&Gate<'_>) -> R,
+    ) -> Result<R> {
+        let lp = self.work_loop().ok_or(super::sys::enotconn())?;
+        let gate = LoopInner::close_gate(lp.as_arc_borrow(), entry)?;
+        Ok(f(&gate))
     }
 
     /// Statistics of this source.

@@ -49,7 +49,7 @@ pub(crate) enum Point {
     TopHalfSchedule,
     /// `InterruptEventSource`'s drop: the source is closed (its top half only runs
     /// the filter), the line still requested.
-    DropAfterDead,
+    DropAfterClose,
     /// Fail point: `WorkLoop::new` after its thread exists.
     FailLoopNewAfterThread,
 }

@@ -62,8 +62,8 @@
 //!   interrupt.
 
 use super::{
-    counting::{deliver_counted, Counter, Timestamps},
-    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
+    counting::{count_event, deliver_counted, Counter, Timestamps},
+    event_source::{AsEventSource, EventSource, Initially, Source, SourceBase},
     filter::{FilterContext, FilterResult},
     hooks::{self, Point},
     stats::{add_single_writer, SourceStats},
@@ -180,8 +180,10 @@ struct Storm {
     reported: AtomicFlag,
 }
 
+/// The state of an [`InterruptEventSource`], shared by its handle, its top half
+/// and [`InterruptControl`]s; drivers use it through those.
 #[pin_data]
-struct InterruptCore<T: InterruptHandler> {
+pub struct InterruptCore<T: InterruptHandler> {
     #[pin]
     base: SourceBase,
     line: IrqLine,
@@ -221,6 +223,45 @@ impl<T: InterruptHandler> WorkItem for InterruptCore<T> {
 }
 
 impl<T: InterruptHandler> InterruptCore<T> {
+    /// A disabled, detached core for `line`.
+    fn new<E>(
+        line: IrqLine,
+        name: &CStr,
+        sharing: Sharing,
+        options: SourceOptions,
+        handler: impl PinInit<T, E>,
+    ) -> Result<impl PinInit<Self, Error>>
+    where
+        Error: From<E>,
+    {
+        let base = SourceBase::new(name, Initially::Disabled)?;
+        Ok(try_pin_init!(InterruptCore {
+            base <- base,
+            line,
+            shared: sharing == Sharing::Shared,
+            counter: Counter::new(options.counter_start),
+            ts: Timestamps::new(options.timestamps),
+            trigger: Atomic::new(Trigger::Unknown as u32),
+            auto_masked: AtomicFlag::new(false),
+            held_mask_reported: AtomicFlag::new(false),
+            closed: AtomicFlag::new(false),
+            storm: Storm {
+                limit: storm_limit(options.storm_per_sec),
+                window_ns: Atomic::new(0),
+                calls: Atomic::new(0),
+                masked: AtomicFlag::new(false),
+                reported: AtomicFlag::new(false),
+            },
+            storm_work <- new_delayed_work!("workloop::interrupt::storm"),
+            disable_count <- new_mutex!(Hold {
+                driver: 1,
+                stopped: false,
+                detached: true,
+            }),
+            handler <- handler,
+        }? Error))
+    }
+
     fn is_level(&self) -> bool {
         match self.trigger.load(Relaxed) {
             t if t == Trigger::Edge as u32 => false,
@@ -242,9 +283,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
 
     /// Counts an interrupt without waking the loop. Any context.
     fn count(&self) {
-        self.ts.record();
-        self.counter.produce();
-        self.base.stats.events.add(1, Relaxed);
+        count_event(&self.base, &self.counter, &self.ts);
     }
 
     /// Auto-disable: masks a level line once until the bottom half unmasks it,
@@ -551,6 +590,38 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
             self.hold(&mut hold, |h| h.detached = true);
         }
     }
+
+    /// The line is still requested: the source lives in the driver's per-device
+    /// data, which is dropped before devres frees the line, and the handle is
+    /// dropped before the registration (field order of [`InterruptEventSource`]).
+    /// (Kernel 7.2's `Registration::try_synchronize` cannot be used to check: it
+    /// calls `synchronize_irq`, which sleeps, inside an RCU read-side section.)
+    fn handle_dropping(this: &Arc<Self>) {
+        // 0. The device stops raising the interrupt.
+        this.handler.quiesce();
+        // 1. The top half stops scheduling and masking, and the source is held
+        //    disabled.
+        {
+            let mut hold = this.disable_count.lock();
+            // Under the mutex: an `InterruptControl` sees it before its next line
+            // operation, and one in the middle of a `disable` has finished it.
+            this.closed.store(true, Release);
+            this.hold(&mut hold, |h| h.driver = h.driver.max(1));
+        }
+        this.line.synchronize();
+        hooks::point(Point::DropAfterClose);
+        // 2. No throttle is pending or taken after this (a closed top half never
+        //    throttles); give back one in force.
+        sys::cancel_delayed_work_sync(this);
+        this.storm_unmask();
+        // 3. (`Source`'s drop) The source is detached: no action runs after it.
+    }
+
+    fn handle_dropped(this: &Arc<Self>) {
+        // 4. Give back an auto-disable: on a shared line the other devices need it.
+        this.unmask_auto();
+        // 5. The registration is dropped next: `free_irq`.
+    }
 }
 
 /// The hard-IRQ handler registered with the IRQ core.
@@ -583,13 +654,14 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 ///
 /// # Invariants
 ///
-/// `core.line` is the line `reg` requested; it stays requested until `reg` is
-/// dropped, which happens after `PinnedDrop::drop` stopped every use of the line
-/// (an [`InterruptControl`] checks `dead` under the mutex `PinnedDrop` sets it
-/// under, and `disable` waits for the top half under that mutex).
-#[pin_data(PinnedDrop)]
+/// `source`'s core's line is the line `reg` requested; it stays requested until
+/// `reg` is dropped, which happens after `source` was dropped (field order) and
+/// with it every use of the line stopped (`InterruptCore::handle_dropping`: an
+/// [`InterruptControl`] checks `closed` under the mutex it is set under, and
+/// `disable` waits for the top half under that mutex).
+#[pin_data]
 pub struct InterruptEventSource<'a, T: InterruptHandler> {
-    core: Arc<InterruptCore<T>>,
+    source: Source<InterruptCore<T>>,
     #[pin]
     reg: irq::Registration<TopHalf<T>>,
     _bound: PhantomData<&'a ()>,
@@ -611,56 +683,34 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
         Error: From<E>,
     {
         pin_init::pin_init_scope(move || {
-            let shared = sharing == Sharing::Shared;
             // SAFETY: The line is requested by `reg` below before the core can use it
             // (no top half runs before `request_irq`, the bottom half runs only after
-            // the driver enabled the source), and `PinnedDrop` stops every use before
-            // `reg` frees it; the source cannot outlive the binding (`'a`), so devres
-            // does not free the line under it.
+            // the driver enabled the source), and dropping `source` stops every use
+            // before `reg` frees it; the source cannot outlive the binding (`'a`), so
+            // devres does not free the line under it.
             let line = unsafe { IrqLine::new(request.irq()) };
             let core = Arc::pin_init::<Error>(
-                try_pin_init!(InterruptCore {
-                    base <- SourceBase::new(name, Initially::Disabled)?,
-                    line,
-                    shared,
-                    counter: Counter::new(options.counter_start),
-                    ts: Timestamps::new(options.timestamps),
-                    trigger: Atomic::new(Trigger::Unknown as u32),
-                    auto_masked: AtomicFlag::new(false),
-                    held_mask_reported: AtomicFlag::new(false),
-                    closed: AtomicFlag::new(false),
-                    storm: Storm {
-                        limit: storm_limit(options.storm_per_sec),
-                        window_ns: Atomic::new(0),
-                        calls: Atomic::new(0),
-                        masked: AtomicFlag::new(false),
-                        reported: AtomicFlag::new(false),
-                    },
-                    storm_work <- new_delayed_work!("workloop::interrupt::storm"),
-                    disable_count <- new_mutex!(Hold {
-                        driver: 1,
-                        stopped: false,
-                        detached: true,
-                    }),
-                    handler <- handler,
-                }? Error),
+                InterruptCore::new(line, name, sharing, options, handler)?,
                 GFP_KERNEL,
             )?;
             // SAFETY: `request` is the vector of a bound device: it stays allocated
             // while the binding lasts (`'a`).
             unsafe { sys::prepare_level_line(request.irq()) };
-            let flags = if shared {
+            let flags = if sharing == Sharing::Shared {
                 Flags::SHARED
             } else {
                 Flags::NO_AUTOEN
             };
             let top = TopHalf { core: core.clone() };
             // INVARIANT: `core.line` is the line of `request`, requested by `reg`.
+            // `reg` is initialized first: if the request fails, the core is only
+            // released, never torn down as a source.
             Ok(try_pin_init!(Self {
-                core,
                 reg <- irq::Registration::new(request, flags, name, Ok::<_, Error>(top)),
+                source: Source::from_core(core),
                 _bound: PhantomData,
                 _: {
+                    let core = &source.core;
                     if core.is_level() {
                         // Auto-disable must mask at once, as `IRQF_ONESHOT` does (set
                         // before the request already where the trigger was known).
@@ -681,7 +731,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// `ENOTCONN` if the source is not attached to a loop, `EINVAL` if it is not
     /// disabled (an unbalanced enable).
     pub fn enable(&self) -> Result {
-        self.core.enable_line()
+        self.source.core.enable_line()
     }
 
     /// Holds the action and, on an exclusive line, masks it; nests. Waits for a
@@ -689,75 +739,75 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// filter.
     pub fn disable(&self) {
         // Only fails once the source is being dropped, which `&self` excludes.
-        let _ = self.core.disable_line();
+        let _ = self.source.core.disable_line();
     }
 
     /// The driver's disable count (0: enabled). Created at 1.
     pub fn disable_depth(&self) -> u32 {
-        self.core.disable_depth()
+        self.source.core.disable_depth()
     }
 
     /// A handle to enable and disable this source from elsewhere (a debugfs knob,
     /// a power-management callback); it stops working (`ENODEV`) once the source
     /// is dropped.
     pub fn control(&self) -> InterruptControl<T> {
-        InterruptControl(self.core.clone())
+        InterruptControl(self.source.core.clone())
     }
 
     /// Schedules the action as if an interrupt had arrived, without masking.
     /// Any context.
     pub fn signal_interrupt(&self) {
-        self.core.produce()
+        self.source.core.produce()
     }
 
     /// The Linux IRQ number.
     pub fn irq(&self) -> u32 {
-        self.core.line.number()
+        self.source.core.line.number()
     }
 
     /// Whether the line is level-triggered (read from the interrupt controller).
     pub fn is_level_triggered(&self) -> bool {
-        self.core.is_level()
+        self.source.core.is_level()
     }
 
     /// Whether the line was requested as shared.
     pub fn is_shared(&self) -> bool {
-        self.core.shared
+        self.source.core.shared
     }
 
     /// Whether the source is enabled.
     pub fn is_enabled(&self) -> bool {
-        self.core.base.is_enabled()
+        self.source.core.base.is_enabled()
     }
 
     /// `ktime_get()` nanoseconds of the newest top half (0 if none or timestamps off).
     pub fn primary_timestamp(&self) -> i64 {
-        self.core.ts.last()
+        self.source.core.ts.last()
     }
 
     /// Turns top-half timestamps (and with them the latency statistics) on or off.
     pub fn set_timestamps(&self, on: bool) {
-        self.core.ts.set_enabled(on)
+        self.source.core.ts.set_enabled(on)
     }
 
     /// Interrupts counted and not yet delivered.
     pub fn pending(&self) -> u32 {
-        self.core.counter.pending()
+        self.source.core.counter.pending()
     }
 
     /// The handler object.
     pub fn handler(&self) -> &T {
-        &self.core.handler
+        &self.source.core.handler
     }
 
     /// Statistics.
     pub fn stats(&self) -> &SourceStats {
-        self.core.base.stats()
+        self.source.stats()
     }
 
     /// Common state (name, attachment).
     pub fn base(&self) -> &SourceBase {
-        &self.core.base
+        self.source.base()
     }
 }
 
@@ -793,40 +843,6 @@ impl<T: InterruptHandler> InterruptControl<T> {
 
 impl<T: InterruptHandler> AsEventSource for InterruptEventSource<'_, T> {
     fn event_source(&self) -> Arc<dyn EventSource> {
-        self.core.clone()
-    }
-}
-
-#[pinned_drop]
-impl<T: InterruptHandler> PinnedDrop for InterruptEventSource<'_, T> {
-    fn drop(self: Pin<&mut Self>) {
-        let core = &self.core;
-        // The line is still requested: this source lives in the driver's per-device
-        // data, which is dropped before devres frees the line. (Kernel 7.2's
-        // `Registration::try_synchronize` cannot be used to check: it calls
-        // `synchronize_irq`, which sleeps, inside an RCU read-side section.)
-        //
-        // 0. The device stops raising the interrupt.
-        core.handler.quiesce();
-        // 1. The top half stops scheduling and masking, and the source is held
-        //    disabled.
-        {
-            let mut hold = core.disable_count.lock();
-            // Under the mutex: an `InterruptControl` sees it before its next line
-            // operation, and one in the middle of a `disable` has finished it.
-            core.closed.store(true, Release);
-            core.hold(&mut hold, |h| h.driver = h.driver.max(1));
-        }
-        core.line.synchronize();
-        hooks::point(Point::DropAfterDead);
-        // 2. No throttle is pending or taken after this (a dead top half never
-        //    throttles); give back one in force.
-        sys::cancel_delayed_work_sync(core);
-        core.storm_unmask();
-        // 3. No action runs after this.
-        detach_on_drop(core);
-        // 4. Give back an auto-disable: on a shared line the other devices need it.
-        core.unmask_auto();
-        // 5. `reg` is dropped after this function: `free_irq`.
+        self.source.event_source()
     }
 }

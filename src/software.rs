@@ -11,9 +11,8 @@
 //! work loop.
 
 use super::{
-    counting::{deliver_counted, Counter, Timestamps},
-    event_source::{AsEventSource, EventSource, Initially, SourceBase},
-    stats::SourceStats,
+    counting::{count_event, deliver_counted, Counter, Timestamps},
+    event_source::{EventSource, Initially, Source, SourceBase},
     work_loop::Gate,
     SourceOptions,
 };
@@ -26,8 +25,9 @@ pub trait SoftwareAction: Send + Sync + 'static {
     fn action(&self, gate: &Gate<'_>, count: u32);
 }
 
+/// The state of a [`SoftwareEventSource`]; drivers use it through that handle.
 #[pin_data]
-struct SoftwareCore<T: SoftwareAction> {
+pub struct SoftwareCore<T: SoftwareAction> {
     #[pin]
     base: SourceBase,
     counter: Counter,
@@ -38,9 +38,7 @@ struct SoftwareCore<T: SoftwareAction> {
 
 impl<T: SoftwareAction> SoftwareCore<T> {
     fn signal(&self) {
-        self.ts.record();
-        self.counter.produce();
-        self.base.stats.events.add(1, kernel::sync::atomic::Relaxed);
+        count_event(&self.base, &self.counter, &self.ts);
         self.base.signal_work_available();
     }
 }
@@ -62,9 +60,7 @@ impl<T: SoftwareAction> EventSource for SoftwareCore<T> {
 ///
 /// Dropping it detaches it from its loop first; when the drop returns its action
 /// is not running and never runs again.
-pub struct SoftwareEventSource<T: SoftwareAction> {
-    core: Arc<SoftwareCore<T>>,
-}
+pub type SoftwareEventSource<T> = Source<SoftwareCore<T>>;
 
 /// A cloneable handle that signals a [`SoftwareEventSource`] from any context.
 pub struct SoftwareSignal<T: SoftwareAction>(Arc<SoftwareCore<T>>);
@@ -83,7 +79,7 @@ impl<T: SoftwareAction> SoftwareSignal<T> {
     }
 }
 
-impl<T: SoftwareAction> SoftwareEventSource<T> {
+impl<T: SoftwareAction> Source<SoftwareCore<T>> {
     /// Creates a source named `name` (the name of its debugfs directory).
     pub fn new<E>(name: &CStr, options: SourceOptions, handler: impl PinInit<T, E>) -> Result<Self>
     where
@@ -98,7 +94,7 @@ impl<T: SoftwareAction> SoftwareEventSource<T> {
             }? Error),
             GFP_KERNEL,
         )?;
-        Ok(Self { core })
+        Ok(Self::from_core(core))
     }
 
     /// Counts one event and wakes the loop. Any context; never sleeps.
@@ -133,27 +129,5 @@ impl<T: SoftwareAction> SoftwareEventSource<T> {
     /// Signals not yet delivered.
     pub fn pending(&self) -> u32 {
         self.core.counter.pending()
-    }
-
-    /// Statistics.
-    pub fn stats(&self) -> &SourceStats {
-        self.core.base.stats()
-    }
-
-    /// Common state (name, attachment).
-    pub fn base(&self) -> &SourceBase {
-        &self.core.base
-    }
-}
-
-impl<T: SoftwareAction> AsEventSource for SoftwareEventSource<T> {
-    fn event_source(&self) -> Arc<dyn EventSource> {
-        self.core.clone()
-    }
-}
-
-impl<T: SoftwareAction> Drop for SoftwareEventSource<T> {
-    fn drop(&mut self) {
-        super::event_source::detach_on_drop(&self.core);
     }
 }

@@ -12,11 +12,11 @@
 //! returned.
 
 use super::{
-    event_source::{detach_on_drop, AsEventSource, EventSource, Initially, SourceBase},
+    counting::run_accounted,
+    event_source::{EventSource, Initially, Source, SourceBase},
     gate::Entry,
-    stats::{add_single_writer, SourceStats},
     sys,
-    work_loop::{Gate, LoopInner},
+    work_loop::Gate,
 };
 use kernel::{
     impl_has_hr_timer, new_mutex,
@@ -42,8 +42,9 @@ pub trait TimerAction: Send + Sync + 'static {
     fn action(&self, gate: &Gate<'_>);
 }
 
+/// The state of a [`TimerEventSource`]; drivers use it through that handle.
 #[pin_data]
-struct TimerCore<T: TimerAction> {
+pub struct TimerCore<T: TimerAction> {
     #[pin]
     base: SourceBase,
     #[pin]
@@ -107,17 +108,8 @@ impl<T: TimerAction> EventSource for TimerCore<T> {
         self.armed.store(0, Relaxed);
         // Drop the expired handle: it holds a reference to this core.
         drop(self.handle.lock().take());
-        let start = sys::now_ns();
-        let late = start - self.deadline_ns.load(Relaxed);
-        // CAST: `max(0)` makes the value non-negative.
-        self.base.stats.latency.record(late.max(0) as u64);
-        self.handler.action(gate);
-        // CAST: Elapsed monotonic time is non-negative.
-        let ns = (sys::now_ns() - start).max(0) as u64;
-        add_single_writer(&self.base.stats.actions, 1);
-        add_single_writer(&self.base.stats.delivered, 1);
-        add_single_writer(&self.base.stats.action_ns, ns);
-        gate.account_action(ns);
+        let deadline = self.deadline_ns.load(Relaxed);
+        run_accounted(gate, &self.base, deadline, 1, || self.handler.action(gate));
         false
     }
 
@@ -132,16 +124,25 @@ impl<T: TimerAction> EventSource for TimerCore<T> {
         self.armed.store(0, Relaxed);
         self.cancel_hrtimer();
     }
+
+    fn handle_dropping(this: &Arc<Self>) {
+        this.armed.store(0, Relaxed);
+        this.cancel_hrtimer();
+    }
+
+    fn handle_dropped(this: &Arc<Self>) {
+        // A re-arm from a last action is cancelled too (breaks the handle's cycle).
+        this.cancel_hrtimer();
+    }
 }
 
 /// A one-shot timer whose action runs on its work loop.
 ///
 /// Created enabled and unarmed. Dropping it cancels the timeout and detaches it.
-pub struct TimerEventSource<T: TimerAction> {
-    core: Arc<TimerCore<T>>,
-}
+/// Its statistics' latency is the time from expiry to the action's start.
+pub type TimerEventSource<T> = Source<TimerCore<T>>;
 
-impl<T: TimerAction> TimerEventSource<T> {
+impl<T: TimerAction> Source<TimerCore<T>> {
     /// Creates a timer source named `name`.
     pub fn new<E>(name: &CStr, handler: impl PinInit<T, E>) -> Result<Self>
     where
@@ -160,13 +161,7 @@ impl<T: TimerAction> TimerEventSource<T> {
             }? Error),
             GFP_KERNEL,
         )?;
-        Ok(Self { core })
-    }
-
-    fn with_gate<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
-        let lp: Arc<LoopInner> = self.core.base.work_loop().ok_or(sys::enotconn())?;
-        let gate = LoopInner::close_gate(lp.as_arc_borrow(), Entry::Wait)?;
-        Ok(f(&gate))
+        Ok(Self::from_core(core))
     }
 
     /// Arms the timer to expire `timeout` from now, replacing an armed timeout.
@@ -184,7 +179,7 @@ impl<T: TimerAction> TimerEventSource<T> {
     /// timeout. A deadline in the past expires at once. Same rules as
     /// [`TimerEventSource::set_timeout`].
     pub fn set_deadline(&self, deadline: Instant<Monotonic>) -> Result {
-        self.with_gate(|_gate| {
+        self.core.base.with_loop_gate(Entry::Wait, |_gate| {
             let core = &self.core;
             core.cancel_hrtimer();
             let generation = core.generation.fetch_add(1, Relaxed) + 1;
@@ -204,7 +199,7 @@ impl<T: TimerAction> TimerEventSource<T> {
     /// Process context (takes the gate; works inside actions). Returns whether a
     /// timeout was armed.
     pub fn cancel(&self) -> Result<bool> {
-        self.with_gate(|_gate| {
+        self.core.base.with_loop_gate(Entry::Wait, |_gate| {
             let was = self.core.armed.xchg(0, Relaxed) != 0;
             self.core.cancel_hrtimer();
             was
@@ -219,31 +214,5 @@ impl<T: TimerAction> TimerEventSource<T> {
     /// The action object.
     pub fn handler(&self) -> &T {
         &self.core.handler
-    }
-
-    /// Statistics (latency: expiry to action start).
-    pub fn stats(&self) -> &SourceStats {
-        self.core.base.stats()
-    }
-
-    /// Common state (name, attachment).
-    pub fn base(&self) -> &SourceBase {
-        &self.core.base
-    }
-}
-
-impl<T: TimerAction> AsEventSource for TimerEventSource<T> {
-    fn event_source(&self) -> Arc<dyn EventSource> {
-        self.core.clone()
-    }
-}
-
-impl<T: TimerAction> Drop for TimerEventSource<T> {
-    fn drop(&mut self) {
-        self.core.armed.store(0, Relaxed);
-        self.core.cancel_hrtimer();
-        detach_on_drop(&self.core);
-        // A re-arm from a last action is cancelled too (breaks the handle's cycle).
-        self.core.cancel_hrtimer();
     }
 }

@@ -47,7 +47,7 @@ pub mod timer;
 pub mod work_loop;
 
 pub use command_gate::CommandGate;
-pub use event_source::{AsEventSource, EventSource, SourceBase};
+pub use event_source::{AsEventSource, EventSource, Source, SourceBase};
 pub use filter::{FilterContext, FilterResult};
 pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};

@@ -142,16 +142,16 @@ impl TestKnob {
         if !hooks::ENABLED {
             return Err(ENOTSUPP);
         }
-        hooks::arm(Point::DropAfterDead, None);
+        hooks::arm(Point::DropAfterClose, None);
         let engine = self.engine.clone();
         kernel::workqueue::system_long().try_spawn(GFP_KERNEL, move || {
-            if hooks::wait_parked(Point::DropAfterDead, 30_000) {
+            if hooks::wait_parked(Point::DropAfterClose, 30_000) {
                 let _ = engine
                     .bar
                     .try_access_with(|bar| bar.write32(IRQ_TEST, regs::IRQ_RAISE));
                 fsleep(Delta::from_secs(1));
             }
-            hooks::release(Point::DropAfterDead);
+            hooks::release(Point::DropAfterClose);
         })?;
         Ok(())
     }
