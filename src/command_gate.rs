@@ -53,18 +53,18 @@ impl CommandGateCore {
     fn close(&self) {
         kernel::task::might_sleep();
         self.closed.store(true, Release);
-        if let Some(lp) = self.base.work_loop() {
+        if let Some(work_loop) = self.base.work_loop() {
             // Sleepers of this gate fail (a sleeper registering from now on sees
             // `closed` under the mutex this takes); every closure inside it drains first.
-            lp.abort_sleepers_in(self.tag());
+            work_loop.abort_sleepers_in(self.tag());
             hooks::point(Point::CloseAfterAbort);
-            if lp.in_gate() {
+            if work_loop.in_gate() {
                 // The caller holds the loop's gate (inside an action, a closure, or
                 // this very command gate): a closure asleep in this command gate
                 // needs the gate to leave, so waiting here would deadlock. Such a
                 // closure fails with `ENODEV` when it resumes.
             } else {
-                lp.wait_gate_idle(|| self.inflight.load(Acquire) == 0);
+                work_loop.wait_gate_idle(|| self.inflight.load(Acquire) == 0);
             }
         }
     }
@@ -82,8 +82,8 @@ impl EventSource for CommandGateCore {
     fn enable(&self) -> Result {
         self.base.set_enabled(true);
         // Wake the callers waiting in `run_action` for the gate to be enabled.
-        if let Some(lp) = self.base.work_loop() {
-            lp.wakeup(self.enable_event(), Wake::All);
+        if let Some(work_loop) = self.base.work_loop() {
+            work_loop.wakeup(self.enable_event(), Wake::All);
         }
         Ok(())
     }
@@ -125,14 +125,14 @@ impl Source<CommandGateCore> {
             return Err(ENODEV);
         }
         core.base.with_loop_gate(entry, |gate| {
-            let lp = gate.inner();
+            let work_loop = gate.inner();
             core.inflight.fetch_add(1, Relaxed);
             // Dropped at the end of this closure, before the gate is released, so
             // `close`, waiting for a free gate, is notified by that release.
             let _inflight = Inflight(core);
             // Inside this command gate from here: `close` finds and fails every sleep
             // of the closure, whichever call it sleeps with.
-            lp.in_scope(gate, core.tag(), &core.closed, || {
+            work_loop.in_scope(gate, core.tag(), &core.closed, || {
                 loop {
                     if core.closed.load(Acquire) {
                         return Err(ENODEV);
@@ -146,7 +146,7 @@ impl Source<CommandGateCore> {
                     // `enable` sets the flag before it wakes: checked again under the
                     // sleeper mutex, so its wake-up cannot fall before the registration.
                     let enabled = || core.base.is_enabled();
-                    lp.sleep(core.enable_event(), None, Some(&enabled))?;
+                    work_loop.sleep(core.enable_event(), None, Some(&enabled))?;
                 }
                 Ok(f(gate))
             })
@@ -184,14 +184,14 @@ impl Source<CommandGateCore> {
         timeout: Option<Delta>,
     ) -> Result<SleepResult> {
         let core = &*self.core;
-        let lp = gate.inner();
-        if lp.holder_in_scope(gate, core.tag()) {
-            lp.sleep(event, timeout, None)
+        let work_loop = gate.inner();
+        if work_loop.holder_in_scope(gate, core.tag()) {
+            work_loop.sleep(event, timeout, None)
         } else {
             // Called with a gate taken outside this command gate: count the sleep as
             // inside it, so that `close` fails it.
-            lp.in_scope(gate, core.tag(), &core.closed, || {
-                lp.sleep(event, timeout, None)
+            work_loop.in_scope(gate, core.tag(), &core.closed, || {
+                work_loop.sleep(event, timeout, None)
             })
         }
     }

@@ -120,10 +120,10 @@ impl Timestamps {
 }
 
 /// The top half shared by counted sources: counts one event of the source with
-/// `counter` and `ts`, without waking its loop. Any context, hard IRQ included.
+/// `counter` and `timestamps`, without waking its loop. Any context, hard IRQ included.
 #[inline]
-pub(crate) fn count_event(base: &SourceBase, counter: &Counter, ts: &Timestamps) {
-    ts.record();
+pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Timestamps) {
+    timestamps.record();
     counter.produce();
     base.stats.events.add(1, Relaxed);
 }
@@ -135,7 +135,7 @@ pub(crate) fn deliver_counted(
     gate: &Gate<'_>,
     base: &SourceBase,
     counter: &Counter,
-    ts: &Timestamps,
+    timestamps: &Timestamps,
     action: impl FnOnce(u32),
 ) {
     if !base.is_enabled() {
@@ -145,7 +145,7 @@ pub(crate) fn deliver_counted(
     if count == 0 {
         return;
     }
-    run_accounted(gate, base, ts.take_first(), count, || action(count));
+    run_accounted(gate, base, timestamps.take_first(), count, || action(count));
     counter.consume(snapshot);
 }
 

@@ -245,11 +245,11 @@ impl SourceBase {
     #[inline]
     pub fn signal_work_available(&self) {
         let _rcu = kernel::sync::rcu::read_lock();
-        let lp = self.loop_ptr.load(Acquire);
-        if !lp.is_null() {
-            // SAFETY: By the type invariant `lp` stays valid inside this RCU
+        let work_loop = self.loop_ptr.load(Acquire);
+        if !work_loop.is_null() {
+            // SAFETY: By the type invariant `work_loop` stays valid inside this RCU
             // read-side section.
-            unsafe { (*lp).signal_work_available() };
+            unsafe { (*work_loop).signal_work_available() };
         }
     }
 
@@ -264,26 +264,27 @@ impl SourceBase {
     /// halves disabled.
     #[inline]
     pub(crate) fn signal_work_available_in_irq(&self) {
-        let lp = self.loop_ptr.load(Acquire);
-        if !lp.is_null() {
-            // SAFETY: By the type invariant `lp` stays valid inside an RCU read-side
+        let work_loop = self.loop_ptr.load(Acquire);
+        if !work_loop.is_null() {
+            // SAFETY: By the type invariant `work_loop` stays valid inside an RCU read-side
             // section; hard IRQ is one (the caller's promise).
-            unsafe { (*lp).signal_work_available() };
+            unsafe { (*work_loop).signal_work_available() };
         }
     }
 
-    /// Records membership in `lp`. Called by the loop, holding its gate.
-    pub(crate) fn attach(&self, lp: &Arc<LoopInner>) -> Result {
+    /// Records membership in `work_loop`. Called by the loop, holding its gate.
+    pub(crate) fn attach(&self, work_loop: &Arc<LoopInner>) -> Result {
         let mut current = self.current.lock();
         if self.attached.load(Acquire) || current.is_some() {
             return Err(EBUSY);
         }
-        // INVARIANT: `current` holds `lp` until the detach.
-        *current = Some(lp.clone());
-        self.loop_ptr.store(Arc::as_ptr(lp).cast_mut(), Release);
+        // INVARIANT: `current` holds `work_loop` until the detach.
+        *current = Some(work_loop.clone());
+        self.loop_ptr
+            .store(Arc::as_ptr(work_loop).cast_mut(), Release);
         self.attached.store(true, Release);
         drop(current);
-        if let Some(parent) = &lp.debugfs {
+        if let Some(parent) = &work_loop.debugfs {
             // Statistics are best effort: a failure here does not fail the attach.
             *self.files.lock() = debugfs::SourceFiles::new(parent, &self.name, &self.stats);
         }
@@ -316,8 +317,8 @@ impl SourceBase {
         entry: Entry,
         f: impl FnOnce(&Gate<'_>) -> R,
     ) -> Result<R> {
-        let lp = self.work_loop().ok_or(super::sys::enotconn())?;
-        let gate = LoopInner::close_gate(lp.as_arc_borrow(), entry)?;
+        let work_loop = self.work_loop().ok_or(super::sys::enotconn())?;
+        let gate = LoopInner::close_gate(work_loop.as_arc_borrow(), entry)?;
         Ok(f(&gate))
     }
 
@@ -336,8 +337,8 @@ pub(crate) struct RetiredLoop(Option<Arc<LoopInner>>);
 
 impl Drop for RetiredLoop {
     fn drop(&mut self) {
-        if let Some(lp) = self.0.take() {
-            if let Some(last) = Arc::into_unique_or_drop(lp) {
+        if let Some(work_loop) = self.0.take() {
+            if let Some(last) = Arc::into_unique_or_drop(work_loop) {
                 super::sys::synchronize_rcu();
                 drop(last);
             }
@@ -348,10 +349,10 @@ impl Drop for RetiredLoop {
 /// Detaches `src` from its loop, if any, waiting for a running action. Used by
 /// the sources' `Drop`. Process context.
 pub(crate) fn detach_on_drop(src: &Arc<impl EventSource + 'static>) {
-    let Some(lp) = src.base().work_loop() else {
+    let Some(work_loop) = src.base().work_loop() else {
         return;
     };
     let dyn_src: Arc<dyn EventSource> = src.clone();
     // ENOENT: the loop detached it meanwhile (it stopped); nothing left to do.
-    let _ = LoopInner::remove_source_arc(&lp, &dyn_src);
+    let _ = LoopInner::remove_source_arc(&work_loop, &dyn_src);
 }

@@ -314,10 +314,10 @@ impl GateLock {
     /// coming back or `stop`, takes the gate as soon as it is free (`when_closed`).
     fn acquire_queued(&self, me: usize, when_closed: WhenClosed) -> bool {
         let bail_if_closed = when_closed == WhenClosed::GiveUp;
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
         self.waiters.fetch_add(1, Full);
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
+        let ticket = guard.next_ticket;
+        guard.next_ticket += 1;
         let got = loop {
             let closed = self.closed.load(Acquire);
             if closed && bail_if_closed {
@@ -325,19 +325,19 @@ impl GateLock {
                 let _ = self.owner.cmpxchg(HANDOFF, 0, Full);
                 break false;
             }
-            if (closed || st.serving == ticket)
+            if (closed || guard.serving == ticket)
                 && (self.owner.cmpxchg(0, me, Full).is_ok()
                     || self.owner.cmpxchg(HANDOFF, me, Full).is_ok())
             {
                 break true;
             }
-            self.gate_cv.wait(&mut st);
+            self.gate_cv.wait(&mut guard);
         };
-        if st.serving == ticket {
-            st.serving += 1;
+        if guard.serving == ticket {
+            guard.serving += 1;
         }
         self.waiters.fetch_sub(1, Full);
-        drop(st);
+        drop(guard);
         if !got {
             self.gate_cv.notify_all();
         }
@@ -353,11 +353,11 @@ impl GateLock {
         self.owner.xchg(0, Full);
         if self.waiters.load(Relaxed) != 0 {
             // Taking the mutex orders this notify after a waiter's check.
-            let st = self.state.lock();
-            if st.serving != st.next_ticket && !self.closed.load(Acquire) {
+            let guard = self.state.lock();
+            if guard.serving != guard.next_ticket && !self.closed.load(Acquire) {
                 let _ = self.owner.cmpxchg(0, HANDOFF, Full);
             }
-            drop(st);
+            drop(guard);
             self.gate_cv.notify_all();
         }
     }
@@ -365,10 +365,10 @@ impl GateLock {
     /// Waits on the condition variable until `cond` holds. `cond` runs with the
     /// mutex held, while counted as a gate waiter (see the type invariants).
     fn wait_as_waiter_with(&self, mut cond: impl FnMut(&GateState) -> bool) {
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
         self.waiters.fetch_add(1, Full);
-        while !cond(&st) {
-            self.gate_cv.wait(&mut st);
+        while !cond(&guard) {
+            self.gate_cv.wait(&mut guard);
         }
         self.waiters.fetch_sub(1, Full);
     }
@@ -391,11 +391,11 @@ impl GateLock {
         }
         let scope = self.scope.load(Relaxed);
         hooks::point(Point::SleepBeforeRegister);
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
         // Checked under the mutex `stop`, `CommandGate::close` and a removal abort
         // under: a sleeper is either listed before they abort, or refused here.
         // SAFETY: The chain is this task's own (it holds the gate).
-        if st.closed || unsafe { chain_any(scope, ScopeFrame::is_closed) } {
+        if guard.closed || unsafe { chain_any(scope, ScopeFrame::is_closed) } {
             return Err(ENODEV);
         }
         if refuse() {
@@ -404,15 +404,15 @@ impl GateLock {
         if ready.is_some_and(|r| r()) {
             return Ok(SleepResult::Woken);
         }
-        let id = st.next_sleeper;
-        st.next_sleeper += 1;
+        let id = guard.next_sleeper;
+        guard.next_sleeper += 1;
         let tag = if scope == 0 {
             0
         } else {
             // SAFETY: The chain is this task's own (it holds the gate).
             unsafe { &*(scope as *const ScopeFrame) }.tag
         };
-        st.sleepers.push(
+        guard.sleepers.push(
             Sleeper {
                 id,
                 event,
@@ -428,15 +428,15 @@ impl GateLock {
         self.depth.store(0, Relaxed);
         self.scope.store(0, Relaxed);
         self.lockdep.release();
-        drop(st);
+        drop(guard);
         self.release();
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
 
         // CAST: Clamped to `0..=u32::MAX` milliseconds.
         let mut jiffies =
             timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
         let outcome: Result<SleepResult> = loop {
-            let state = Self::sleeper_state(&st, id);
+            let state = Self::sleeper_state(&guard, id);
             match state {
                 SleeperState::Woken => break Ok(SleepResult::Woken),
                 SleeperState::Aborted => break Err(ENODEV),
@@ -445,9 +445,9 @@ impl GateLock {
             let ended = match jiffies {
                 None => self
                     .sleep_cv
-                    .wait_interruptible(&mut st)
+                    .wait_interruptible(&mut guard)
                     .then_some(Err(ERESTARTSYS)),
-                Some(j) => match self.sleep_cv.wait_interruptible_timeout(&mut st, j) {
+                Some(j) => match self.sleep_cv.wait_interruptible_timeout(&mut guard, j) {
                     CondVarTimeoutResult::Timeout => Some(Ok(SleepResult::TimedOut)),
                     CondVarTimeoutResult::Woken { jiffies: left } => {
                         jiffies = Some(left);
@@ -459,11 +459,11 @@ impl GateLock {
             if let Some(result) = ended {
                 // Decided under the mutex the wakers mark under: a wake-up or abort
                 // that came first wins; otherwise the entry stops taking wake-ups.
-                match Self::sleeper_state(&st, id) {
+                match Self::sleeper_state(&guard, id) {
                     SleeperState::Woken => break Ok(SleepResult::Woken),
                     SleeperState::Aborted => break Err(ENODEV),
                     _ => {
-                        if let Some(s) = st.sleepers.iter_mut().find(|s| s.id == id) {
+                        if let Some(s) = guard.sleepers.iter_mut().find(|s| s.id == id) {
                             s.state = SleeperState::Leaving;
                         }
                         break result;
@@ -471,7 +471,7 @@ impl GateLock {
                 }
             }
         };
-        drop(st);
+        drop(guard);
         hooks::point(Point::SleepAfterOutcome);
         // Take the gate back at the saved depth; allowed even while the loop stops,
         // so that the sleeper's caller can finish and leave the gate. The sleeper
@@ -486,8 +486,9 @@ impl GateLock {
         outcome
     }
 
-    fn sleeper_state(st: &GateState, id: u64) -> SleeperState {
-        st.sleepers
+    fn sleeper_state(guard: &GateState, id: u64) -> SleeperState {
+        guard
+            .sleepers
             .iter()
             .find(|s| s.id == id)
             .map_or(SleeperState::Aborted, |s| s.state)
@@ -504,9 +505,9 @@ impl GateLock {
     }
 
     fn wakeup_where(&self, event: usize, tag: Option<usize>, whom: Wake) {
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
         let mut woke = false;
-        for s in st.sleepers.iter_mut() {
+        for s in guard.sleepers.iter_mut() {
             if s.event == event
                 && s.state == SleeperState::Waiting
                 && tag.is_none_or(|t| t == s.tag)
@@ -518,7 +519,7 @@ impl GateLock {
                 }
             }
         }
-        drop(st);
+        drop(guard);
         if woke {
             self.sleep_cv.notify_all();
         }
@@ -532,14 +533,14 @@ impl GateLock {
 
     /// Like `abort_where`, running `first` under the sleeper mutex before.
     fn abort_where_after(&self, first: impl FnOnce(), pred: impl Fn(&Sleeper) -> bool) {
-        let mut st = self.state.lock();
+        let mut guard = self.state.lock();
         first();
-        for s in st.sleepers.iter_mut() {
+        for s in guard.sleepers.iter_mut() {
             if s.state == SleeperState::Waiting && pred(s) {
                 s.state = SleeperState::Aborted;
             }
         }
-        drop(st);
+        drop(guard);
         self.sleep_cv.notify_all();
         // Gate waiters too: `stop` closes the gate through here.
         self.gate_cv.notify_all();
@@ -555,12 +556,12 @@ impl GateLock {
     /// `stop`'s abort: no sleeper registers from now on, every listed one fails,
     /// and new gate entries are refused.
     pub(crate) fn close_for_good(&self) {
-        let mut st = self.state.lock();
-        st.closed = true;
+        let mut guard = self.state.lock();
+        guard.closed = true;
         self.closed.store(true, Release);
         // A pending hand-off may be to an entrant that now gives up.
         let _ = self.owner.cmpxchg(HANDOFF, 0, Full);
-        drop(st);
+        drop(guard);
         self.abort_where(|_| true);
     }
 
@@ -600,15 +601,17 @@ impl GateLock {
 
     /// Waits until the gate is free and no sleeper is listed.
     pub(crate) fn wait_no_sleepers(&self) {
-        self.wait_as_waiter_with(|st| self.owner.load(Relaxed) == 0 && st.sleepers.is_empty());
+        self.wait_as_waiter_with(|guard| {
+            self.owner.load(Relaxed) == 0 && guard.sleepers.is_empty()
+        });
     }
 
     /// Runs `f` under the sleeper mutex, then wakes the gate's waiters, so that a
     /// [`GateLock::wait_as_waiter`] condition that `f` makes true is seen.
     pub(crate) fn publish(&self, f: impl FnOnce()) {
-        let st = self.state.lock();
+        let guard = self.state.lock();
         f();
-        drop(st);
+        drop(guard);
         self.gate_cv.notify_all();
     }
 

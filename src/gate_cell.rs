@@ -27,10 +27,10 @@ use kernel::{
 /// # Invariants
 ///
 /// `value` is only accessed through a [`GateRef`], which exists only while its
-/// creator holds the gate of `lp` and `borrowed` is set; the gate excludes other
+/// creator holds the gate of `work_loop` and `borrowed` is set; the gate excludes other
 /// tasks and `borrowed` excludes nested borrows by the same task.
 pub struct GateCell<T> {
-    lp: Arc<LoopInner>,
+    work_loop: Arc<LoopInner>,
     borrowed: AtomicFlag,
     value: UnsafeCell<T>,
 }
@@ -45,7 +45,7 @@ impl<T> GateCell<T> {
     /// Puts `value` under the gate of `work_loop`.
     pub fn new(work_loop: &WorkLoop, value: T) -> Self {
         Self {
-            lp: work_loop.inner().into(),
+            work_loop: work_loop.inner().into(),
             borrowed: AtomicFlag::new(false),
             value: UnsafeCell::new(value),
         }
@@ -58,13 +58,13 @@ impl<T> GateCell<T> {
     /// `EINVAL` if `gate` belongs to another loop, `EBUSY` if the value is already
     /// borrowed (a nested borrow inside the same gate).
     pub fn borrow<'a>(&'a self, gate: &'a Gate<'_>) -> Result<GateRef<'a, T>> {
-        if !gate.is_loop(&self.lp) {
+        if !gate.is_loop(&self.work_loop) {
             return Err(EINVAL);
         }
         if self.borrowed.xchg(true, Acquire) {
             return Err(EBUSY);
         }
-        // INVARIANT: The gate of `lp` is held (by `gate`) and `borrowed` is set.
+        // INVARIANT: The gate of `work_loop` is held (by `gate`) and `borrowed` is set.
         Ok(GateRef { cell: self })
     }
 }

@@ -189,7 +189,7 @@ pub struct InterruptCore<T: InterruptHandler> {
     line: IrqLine,
     shared: bool,
     counter: Counter,
-    ts: Timestamps,
+    timestamps: Timestamps,
     /// Trigger type, read from the line on first use.
     trigger: Atomic<u32>,
     /// Set while the top half's auto-disable holds the line masked.
@@ -240,7 +240,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
             line,
             shared: sharing == Sharing::Shared,
             counter: Counter::new(options.counter_start),
-            ts: Timestamps::new(options.timestamps),
+            timestamps: Timestamps::new(options.timestamps),
             trigger: Atomic::new(Trigger::Unknown as u32),
             auto_masked: AtomicFlag::new(false),
             held_mask_reported: AtomicFlag::new(false),
@@ -283,7 +283,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
 
     /// Counts an interrupt without waking the loop. Any context.
     fn count(&self) {
-        count_event(&self.base, &self.counter, &self.ts);
+        count_event(&self.base, &self.counter, &self.timestamps);
     }
 
     /// Auto-disable: masks a level line once until the bottom half unmasks it,
@@ -544,7 +544,7 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
     }
 
     fn check_for_work(&self, gate: &Gate<'_>) -> bool {
-        deliver_counted(gate, &self.base, &self.counter, &self.ts, |count| {
+        deliver_counted(gate, &self.base, &self.counter, &self.timestamps, |count| {
             self.handler.action(gate, count)
         });
         // Unmask after the action unless the source is held; a still-asserted
@@ -646,6 +646,28 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 ///
 /// Created disabled. Attach it to a loop, then [`InterruptEventSource::enable`] it.
 /// Dropping it detaches it, waits for a running action and frees the line.
+///
+/// # Examples
+///
+/// In a PCI driver's probe, as `samples/edu_irq/edu_irq_main.rs` does (and runs in
+/// `make check`): one vector, a filter that claims and acknowledges the device's
+/// interrupt in the top half, and an action on the loop.
+///
+/// ```ignore
+/// let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::all())?;
+/// // In the driver's `try_pin_init!`:
+/// irq <- InterruptEventSource::new(
+///     (*vectors.start()).try_into()?,
+///     c"edu_irq",
+///     Sharing::Shared,
+///     SourceOptions::default(),
+///     Ok::<_, Error>(EduIrq { bar }),
+/// ),
+/// _: {
+///     work_loop.add_event_source(&*irq)?;
+///     irq.enable()?;
+/// },
+/// ```
 ///
 /// The lifetime `'a` is that of the device binding the line belongs to (the
 /// `IrqRequest<'a>` it was made from): safe code cannot keep the source, and with
@@ -782,12 +804,12 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
 
     /// `ktime_get()` nanoseconds of the newest top half (0 if none or timestamps off).
     pub fn primary_timestamp(&self) -> i64 {
-        self.source.core.ts.last()
+        self.source.core.timestamps.last()
     }
 
     /// Turns top-half timestamps (and with them the latency statistics) on or off.
     pub fn set_timestamps(&self, on: bool) {
-        self.source.core.ts.set_enabled(on)
+        self.source.core.timestamps.set_enabled(on)
     }
 
     /// Interrupts counted and not yet delivered.

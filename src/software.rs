@@ -31,14 +31,14 @@ pub struct SoftwareCore<T: SoftwareAction> {
     #[pin]
     base: SourceBase,
     counter: Counter,
-    ts: Timestamps,
+    timestamps: Timestamps,
     #[pin]
     handler: T,
 }
 
 impl<T: SoftwareAction> SoftwareCore<T> {
     fn signal(&self) {
-        count_event(&self.base, &self.counter, &self.ts);
+        count_event(&self.base, &self.counter, &self.timestamps);
         self.base.signal_work_available();
     }
 }
@@ -49,7 +49,7 @@ impl<T: SoftwareAction> EventSource for SoftwareCore<T> {
     }
 
     fn check_for_work(&self, gate: &Gate<'_>) -> bool {
-        deliver_counted(gate, &self.base, &self.counter, &self.ts, |count| {
+        deliver_counted(gate, &self.base, &self.counter, &self.timestamps, |count| {
             self.handler.action(gate, count)
         });
         false
@@ -89,7 +89,7 @@ impl<T: SoftwareAction> Source<SoftwareCore<T>> {
             try_pin_init!(SoftwareCore {
                 base <- SourceBase::new(name, Initially::Enabled)?,
                 counter: Counter::new(options.counter_start),
-                ts: Timestamps::new(options.timestamps),
+                timestamps: Timestamps::new(options.timestamps),
                 handler <- handler,
             }? Error),
             GFP_KERNEL,

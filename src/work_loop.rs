@@ -341,32 +341,32 @@ impl LoopInner {
 ///
 /// Actions receive a `&Gate`. It is not `Send`: the gate belongs to a task.
 pub struct Gate<'a> {
-    lp: ArcBorrow<'a, LoopInner>,
+    work_loop: ArcBorrow<'a, LoopInner>,
     _not_send: NotThreadSafe,
 }
 
 impl<'a> Gate<'a> {
-    fn new(lp: ArcBorrow<'a, LoopInner>) -> Self {
+    fn new(work_loop: ArcBorrow<'a, LoopInner>) -> Self {
         Self {
-            lp,
+            work_loop,
             _not_send: NotThreadSafe,
         }
     }
 
     /// Name of the loop whose gate this is.
     pub fn loop_name(&self) -> &CStr {
-        self.lp.name()
+        self.work_loop.name()
     }
 
     /// Whether the holder is the loop's own thread (running a source's action) rather
     /// than a thread inside [`WorkLoop::run_action`].
     pub fn on_thread(&self) -> bool {
-        self.lp.on_thread()
+        self.work_loop.on_thread()
     }
 
     /// Whether this gate belongs to the loop `other` refers to.
     pub(crate) fn is_loop(&self, other: &LoopInner) -> bool {
-        core::ptr::eq(&*self.lp, other)
+        core::ptr::eq(&*self.work_loop, other)
     }
 
     /// Sleeps until [`Gate::wakeup`] is called for `event` or `timeout` passes,
@@ -380,39 +380,39 @@ impl<'a> Gate<'a> {
     /// `ERESTARTSYS` if a signal arrived, `ENODEV` if the loop stopped (or the
     /// command gate the sleep belongs to went away), `ENOMEM`.
     pub fn sleep(&self, event: usize, timeout: Option<Delta>) -> Result<SleepResult> {
-        self.lp.sleep(event, timeout, None)
+        self.work_loop.sleep(event, timeout, None)
     }
 
     /// The loop this gate belongs to.
     pub(crate) fn inner(&self) -> &LoopInner {
-        &self.lp
+        &self.work_loop
     }
 
     /// Wakes threads sleeping in this loop's gate on `event`: all of them, or only
     /// the one that slept first. Process context; need not hold the gate.
     pub fn wakeup(&self, event: usize, whom: Wake) {
-        self.lp.wakeup(event, whom)
+        self.work_loop.wakeup(event, whom)
     }
 
     /// Attaches `src` to this loop (from inside an action or `run_action`).
     pub fn add_event_source(&self, src: &impl AsEventSource) -> Result {
-        LoopInner::add_source(self.lp, src.event_source())
+        LoopInner::add_source(self.work_loop, src.event_source())
     }
 
     /// Detaches `src` from this loop; its action does not run again.
     pub fn remove_event_source(&self, src: &impl AsEventSource) -> Result {
-        LoopInner::remove_source(self.lp, &src.event_source())
+        LoopInner::remove_source(self.work_loop, &src.event_source())
     }
 
     /// Accounts an action that ran for `ns` nanoseconds in the loop's statistics.
     pub(crate) fn account_action(&self, ns: u64) {
-        self.lp.stats.account_action(ns);
+        self.work_loop.stats.account_action(ns);
     }
 }
 
 impl Drop for Gate<'_> {
     fn drop(&mut self) {
-        self.lp.gate.leave();
+        self.work_loop.gate.leave();
     }
 }
 
@@ -420,6 +420,30 @@ impl Drop for Gate<'_> {
 /// action of the event sources attached to it.
 ///
 /// Dropping the loop stops it (see [`WorkLoop::stop`]).
+///
+/// # Examples
+///
+/// A loop, a software source on it, and a closure run in its gate. Out-of-tree
+/// code cannot run doctests; the KUnit test `run_action_is_serialized_with_actions`
+/// (`tests/workloop_kunit_main.rs`) runs this shape.
+///
+/// ```ignore
+/// struct Count(Atomic<u64>);
+///
+/// impl SoftwareAction for Count {
+///     fn action(&self, _gate: &Gate<'_>, count: u32) {
+///         // The gate is held: no other action of this loop runs meanwhile.
+///         self.0.add(u64::from(count), Relaxed);
+///     }
+/// }
+///
+/// let work_loop = WorkLoop::new(c"example", LoopOptions::default())?;
+/// let source = SoftwareEventSource::new(c"count", SourceOptions::default(), Count(Atomic::new(0)))?;
+/// work_loop.add_event_source(&source)?;
+/// source.signal(); // Any context, hard IRQ included.
+/// let seen = work_loop.run_action(|_gate| source.handler().0.load(Relaxed))?;
+/// // Dropping `source`, then `work_loop`, detaches and stops: no action runs after.
+/// ```
 ///
 /// # Invariants
 ///

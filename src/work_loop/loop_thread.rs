@@ -129,8 +129,8 @@ unsafe extern "C" fn loop_thread(data: *mut c_void) -> c_int {
     let thread = unsafe { KThreadSelf::assume() };
     // SAFETY: `data` came from `Arc::into_raw` in `LoopThread::create`; that reference is
     // only released after `KThread::stop` returned, i.e. after this function returned.
-    let lp = unsafe { ArcBorrow::<LoopInner>::from_raw(data.cast::<LoopInner>()) };
-    LoopInner::thread_main(lp, &thread);
+    let work_loop = unsafe { ArcBorrow::<LoopInner>::from_raw(data.cast::<LoopInner>()) };
+    LoopInner::thread_main(work_loop, &thread);
     0
 }
 

@@ -66,8 +66,8 @@ impl LoopInner {
         let count = unsafe { &*this.sources.get() }.len() + 1;
         // SAFETY: Gate held (type invariant of `LoopInner`).
         unsafe { &mut *this.graveyard.get() }.reserve(count, GFP_KERNEL)?;
-        let lp: Arc<Self> = this.into();
-        src.base().attach(&lp)?;
+        let work_loop: Arc<Self> = this.into();
+        src.base().attach(&work_loop)?;
         // SAFETY: Gate held (type invariant of `LoopInner`).
         let pushed = unsafe { &mut *this.sources.get() }.push(src.clone(), GFP_KERNEL);
         if let Err(e) = pushed {
@@ -152,8 +152,8 @@ impl LoopInner {
             .abort_task(thread, || self.running_removed.store(true, Release));
     }
 
-    pub(crate) fn remove_source_arc(lp: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
-        Self::remove_source(lp.as_arc_borrow(), src)
+    pub(crate) fn remove_source_arc(work_loop: &Arc<Self>, src: &Arc<dyn EventSource>) -> Result {
+        Self::remove_source(work_loop.as_arc_borrow(), src)
     }
 }
 
