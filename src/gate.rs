@@ -248,7 +248,7 @@ impl GateLock {
         if wait {
             // Announced before waiting, as for any lock, so that lockdep sees a
             // dependency even when the wait does not happen this time.
-            self.lockdep.acquire(false);
+            self.lockdep.acquire(Entry::Wait);
         }
         if !self.try_acquire(me) {
             if !wait {
@@ -262,7 +262,7 @@ impl GateLock {
             self.depth.store(1, Relaxed);
             self.scope.store(0, Relaxed);
         } else if !wait {
-            self.lockdep.acquire(true);
+            self.lockdep.acquire(Entry::Try);
         }
         hooks::point(Point::EnterAfterAcquire);
         if self.closed.load(Acquire) {
@@ -276,7 +276,7 @@ impl GateLock {
     /// Takes the gate as task `me` even once it is closed (`stop` detaching the
     /// sources): waits for an entrant that got past the closed check to leave.
     pub(crate) fn enter_closed(&self, me: usize) {
-        self.lockdep.acquire(false);
+        self.lockdep.acquire(Entry::Wait);
         if !self.try_acquire(me) {
             self.acquire_queued(me, WhenClosed::TakeAnyway);
             self.depth.store(1, Relaxed);
@@ -476,7 +476,7 @@ impl GateLock {
         // Take the gate back at the saved depth; allowed even while the loop stops,
         // so that the sleeper's caller can finish and leave the gate. The sleeper
         // stays listed until it owns the gate again, so `stop` waits for it.
-        self.lockdep.acquire(false);
+        self.lockdep.acquire(Entry::Wait);
         if self.owner.cmpxchg(0, me, Full).is_err() {
             self.acquire_queued(me, WhenClosed::TakeAnyway);
         }

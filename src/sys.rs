@@ -367,9 +367,11 @@ impl GateLockdep {
         })
     }
 
-    /// Records that the calling task took the gate (`trylock`: without waiting).
+    /// Records that the calling task took the gate, or will wait for it
+    /// (`Entry::Wait`), or took it without waiting (`Entry::Try`).
     #[inline]
-    pub(crate) fn acquire(&self, trylock: bool) {
+    pub(crate) fn acquire(&self, entry: super::gate::Entry) {
+        let trylock = entry == super::gate::Entry::Try;
         // Without lockdep the C wrapper is empty: not even the call is made.
         #[cfg(CONFIG_LOCKDEP)]
         // SAFETY: The map is initialized (type invariant).
