@@ -888,6 +888,8 @@ mod tests {
             }
         })?;
         if !wait_until(5000, || lp.inner().sleeper_count() > sleepers) || ran.load(Relaxed) != 0 {
+            // Let it through, so that dropping (joining) it cannot hang.
+            gate.enable();
             return Err(EINVAL);
         }
         Ok((t, ran))
@@ -1395,7 +1397,10 @@ mod teardown {
             let res = c2.run_action(|g| g.sleep(6, None)).and_then(|r| r);
             r2.store(sleep_code(res), Release);
         })?;
-        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()
+        // Closed once the sleeper is listed: the gates are also free before the
+        // helper thread entered them.
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1
+            && lp.attempt_action(|_| ()).is_ok()
             && r.load(Acquire) == PENDING
             && cg.attempt_action(|_| ()).is_ok()));
         let c3 = cg.clone();
