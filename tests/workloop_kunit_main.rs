@@ -215,7 +215,7 @@ mod tests {
     }
 
     #[test]
-    fn counter_wraps_around_u32_max() -> Result {
+    fn counts_stay_exact_across_u32_wrap() -> Result {
         let probe = Probe::new()?;
         let lp = new_loop(c"wl-wrap")?;
         let options = SourceOptions {
@@ -774,29 +774,42 @@ mod tests {
         }
     }
 
-    #[test]
-    fn timer_runs_relative_and_absolute_timeouts_on_the_loop() -> Result {
-        let lp = new_loop(c"wl-timer")?;
+    /// A [`TimerProbe`] timer attached to a new loop. (Before it is attached, a
+    /// timer refuses to arm: `teardown_enotconn_before_attach`.)
+    fn attached_timer(
+        name: &'static CStr,
+    ) -> Result<(Pin<KBox<WorkLoop>>, TimerEventSource<TimerProbe>)> {
+        let lp = new_loop(name)?;
         let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        assert_eq!(timer.set_timeout(Delta::from_millis(1)).is_err(), true);
         lp.add_event_source(&timer)?;
+        Ok((lp, timer))
+    }
+
+    #[test]
+    fn timer_runs_relative_and_absolute_timeouts() -> Result {
+        let (_lp, timer) = attached_timer(c"wl-timer")?;
         timer.set_timeout(Delta::from_millis(2))?;
         assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 1));
         timer.set_deadline(Instant::<Monotonic>::now() + Delta::from_millis(2))?;
         assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 2));
-        // A deadline in the past expires at once.
-        timer.set_deadline(Instant::<Monotonic>::now())?;
-        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 3));
         assert!(!timer.is_armed());
-        assert_eq!(timer.stats().latency.samples(), 3);
+        assert_eq!(timer.stats().latency.samples(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn timer_deadline_in_the_past_expires_at_once() -> Result {
+        let (_lp, timer) = attached_timer(c"wl-tpast")?;
+        timer.set_deadline(Instant::<Monotonic>::now())?;
+        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 1));
+        assert!(!timer.is_armed());
+        assert_eq!(timer.stats().latency.samples(), 1);
         Ok(())
     }
 
     #[test]
     fn timer_cancel_beats_a_fired_timeout() -> Result {
-        let lp = new_loop(c"wl-tcancel")?;
-        let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        lp.add_event_source(&timer)?;
+        let (lp, timer) = attached_timer(c"wl-tcancel")?;
         // Hold the gate so the loop cannot run the action, let the timeout fire,
         // then cancel: the fired-but-not-run timeout must never run.
         let was_armed = lp.run_action(|_g| {
@@ -812,10 +825,8 @@ mod tests {
     }
 
     #[test]
-    fn timer_cancel_racing_fired_timeouts() -> Result {
-        let lp = new_loop(c"wl-trace")?;
-        let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        lp.add_event_source(&timer)?;
+    fn cancelled_timeout_never_runs_even_when_racing_its_expiry() -> Result {
+        let (lp, timer) = attached_timer(c"wl-trace")?;
         let mut seed: u32 = 0x1234_5678;
         for i in 0..400u32 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
@@ -835,12 +846,18 @@ mod tests {
         Ok(())
     }
 
+    /// A command gate attached to a new loop. (Before it is attached, a command
+    /// gate refuses callers: `teardown_enotconn_before_attach`.)
+    fn attached_gate(name: &'static CStr) -> Result<(Pin<KBox<WorkLoop>>, Arc<CommandGate>)> {
+        let lp = new_loop(name)?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        Ok((lp, gate))
+    }
+
     #[test]
     fn command_gate_runs_closures_in_the_gate() -> Result {
-        let lp = new_loop(c"wl-cgate")?;
-        let gate = CommandGate::new(c"cmd")?;
-        assert!(gate.run_action(|_g| ()).is_err());
-        lp.add_event_source(&gate)?;
+        let (lp, gate) = attached_gate(c"wl-cgate")?;
         let v = gate.run_action(|g| (lp.in_gate(), g.on_thread(), 42))?;
         assert_eq!(v, (true, false, 42));
         Ok(())
@@ -925,14 +942,18 @@ mod tests {
     }
 
     #[test]
-    fn command_sleep_is_woken_or_times_out() -> Result {
-        let lp = new_loop(c"wl-csleep")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
+    fn command_sleep_times_out() -> Result {
+        let (_lp, gate) = attached_gate(c"wl-ctimeout")?;
         let t0 = Instant::<Monotonic>::now();
         let r = gate.run_action(|g| gate.command_sleep(g, 1, Some(Delta::from_millis(20))))??;
         assert_eq!(r, SleepResult::TimedOut);
         assert!(t0.elapsed() >= Delta::from_millis(15));
+        Ok(())
+    }
+
+    #[test]
+    fn command_wakeup_wakes_a_command_sleeper() -> Result {
+        let (lp, gate) = attached_gate(c"wl-cwakeup")?;
         let woke = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (g2, w2) = (gate.clone(), woke.clone());
         let t = spawn(c"wl-csleeper", None, move || {
@@ -1038,6 +1059,14 @@ mod tests {
         }
     }
 
+    /// Options for a loop bound to `cpu`.
+    fn on_cpu(cpu: u32) -> LoopOptions {
+        LoopOptions {
+            cpu: Some(cpu),
+            ..LoopOptions::default()
+        }
+    }
+
     fn placed_loop(
         name: &'static CStr,
         cpu: u32,
@@ -1046,9 +1075,8 @@ mod tests {
         let lp = WorkLoop::new(
             name,
             LoopOptions {
-                cpu: Some(cpu),
                 priority,
-                ..LoopOptions::default()
+                ..on_cpu(cpu)
             },
         )?;
         let src = SoftwareEventSource::new(
@@ -1081,8 +1109,6 @@ mod tests {
             .ok_or(EINVAL)?;
         let (_lp, src) = placed_loop(c"wl-bound", cpu, super::workloop::Priority::Nice(-5))?;
         assert_eq!(src.handler().wrong_cpu.load(Relaxed), 0);
-        // Nice -5 is static priority 115.
-        assert_eq!(src.handler().class.load(Relaxed), 115);
         Ok(())
     }
 
@@ -1093,24 +1119,32 @@ mod tests {
         assert_eq!(src.handler().class.load(Relaxed), 1050);
         let (_lp, src) = placed_loop(c"wl-fifolow", 0, super::workloop::Priority::FifoLow)?;
         assert_eq!(src.handler().class.load(Relaxed), 1001);
+        let (_lp, src) = placed_loop(c"wl-nice", 0, super::workloop::Priority::Nice(-5))?;
+        // Nice -5 is static priority 115.
+        assert_eq!(src.handler().class.load(Relaxed), 115);
         Ok(())
     }
 
     #[test]
-    fn loop_on_a_missing_or_offline_cpu_is_refused() -> Result {
-        let bad = |cpu| LoopOptions {
-            cpu: Some(cpu),
-            ..LoopOptions::default()
-        };
+    fn loop_on_a_missing_cpu_is_refused() -> Result {
         let ids = kernel::cpu::nr_cpu_ids();
         assert_eq!(
-            WorkLoop::new(c"wl-badcpu", bad(ids)).map(|_| ()),
+            WorkLoop::new(c"wl-badcpu", on_cpu(ids)).map(|_| ()),
             Err(EINVAL)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn loop_on_an_offline_cpu_is_refused() -> Result {
+        let ids = kernel::cpu::nr_cpu_ids();
         // A possible CPU that is not online: one the machine has, or the last CPU
         // taken offline for the test (CPU hotplug) and brought back after.
         if let Some(c) = (0..ids).find(|&c| !cpu_online(c)) {
-            assert_eq!(WorkLoop::new(c"wl-offcpu", bad(c)).map(|_| ()), Err(EINVAL));
+            assert_eq!(
+                WorkLoop::new(c"wl-offcpu", on_cpu(c)).map(|_| ()),
+                Err(EINVAL)
+            );
             return Ok(());
         }
         let last = ids - 1;
@@ -1122,13 +1156,13 @@ mod tests {
         // boot CPU may be taken offline.
         let rc = unsafe { kernel::bindings::remove_cpu(last) };
         assert_eq!(rc, 0);
-        let refused = WorkLoop::new(c"wl-offcpu", bad(last)).map(|_| ());
+        let refused = WorkLoop::new(c"wl-offcpu", on_cpu(last)).map(|_| ());
         // SAFETY: As for `remove_cpu`; the CPU was taken offline above.
         let back = unsafe { kernel::bindings::add_cpu(last) };
         assert_eq!(refused, Err(EINVAL));
         assert_eq!(back, 0);
         // Bound to it again once it is back.
-        let lp = WorkLoop::new(c"wl-oncpu", bad(last));
+        let lp = WorkLoop::new(c"wl-oncpu", on_cpu(last));
         assert!(lp.is_ok());
         Ok(())
     }
