@@ -103,6 +103,6 @@ sibling_works() {
 	echo 200 >"$DBG/edu/$X/raise"
 }
 ktap_result shared_lines_work_after_teardown_while_disabled sibling_works
-ktap_result module_unloads edu_unload
+ktap_result module_unloads_after_teardown_while_disabled edu_unload
 ktap_result no_unbalanced_enable_warning sh -c '! dmesg | grep -q "Unbalanced enable"'
 ktap_finish

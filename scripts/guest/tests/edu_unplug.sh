@@ -126,6 +126,6 @@ cycles() {
 	done
 	ktap_diag "$n unplug/replug cycles"
 }
-ktap_result unplug_replug_cycles_under_raise cycles
+ktap_result unplug_every_replug_cycle_ends_with_a_working_slot cycles
 ktap_result unplug_module_unloads edu_unload
 ktap_finish
