@@ -18,7 +18,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 19
+ktap_plan 21
 
 _hp_rate
 knob() { echo "$2" >"$DBG/edu/$1/test"; }
@@ -190,24 +190,35 @@ Y=$(edu_slot_addr edu3)
 L=$(irq_of "$X")
 
 # held_masked KNOB VICTIM SHARER UNDO WHAT: KNOB disables or removes VICTIM's
-# source while its interrupt holds the line masked (WHAT says which). The line
-# must come back for SHARER; UNDO (an irq_ctl or test-knob word) lets VICTIM
-# run again, and its held interrupt is delivered.
+# source while its interrupt holds the line masked (WHAT says which). Sets
+# line_back=1 if the line came back for SHARER; then UNDO (an irq_ctl or
+# test-knob word) lets VICTIM run again, and held_delivered=1 if its held
+# interrupt was delivered and it takes new ones.
 held_masked() {
 	knob=$1 victim=$2 sharer=$3 undo=$4 what=$5
+	line_back=0 held_delivered=0
 	[ "$(irq_of "$sharer")" = "$L" ] || { ktap_diag "$victim and $sharer not on one line"; return 1; }
-	do_undo() { if [ "$undo" = enable ]; then ctl "$victim" enable; else knob "$victim" "$undo"; fi; }
 	knob "$victim" "$knob" || { ktap_diag "knob failed"; return 1; }
-	until_ok 2 depth_is "$L" 0 || { ktap_diag "line left masked by a $what source"; diag_line "$L"; do_undo; return 1; }
-	echo 5 >"$DBG/edu/$sharer/raise" || { ktap_diag "sharer starved"; do_undo; return 1; }
-	do_undo || return 1
+	if ! until_ok 2 depth_is "$L" 0; then
+		ktap_diag "line left masked by a $what source"
+		diag_line "$L"
+	elif echo 5 >"$DBG/edu/$sharer/raise"; then
+		line_back=1
+	else
+		ktap_diag "sharer starved"
+	fi
+	if [ "$undo" = enable ]; then ctl "$victim" enable; else knob "$victim" "$undo"; fi || return 1
 	until_ok 2 seen_all "$victim" || { ktap_diag "held interrupt lost"; diag_line "$L"; return 1; }
-	echo 5 >"$DBG/edu/$victim/raise"
+	echo 5 >"$DBG/edu/$victim/raise" && held_delivered=1
 }
 # D7: X is disabled while its interrupt holds the line masked.
-ktap_result level_disable_while_masked_leaves_the_line_to_its_sharers held_masked disable_masked "$X" "$Y" enable disabled
+held_masked disable_masked "$X" "$Y" enable disabled
+ktap_result level_disable_while_masked_leaves_the_line_to_its_sharers test $line_back = 1
+ktap_result level_source_disabled_while_masked_gets_its_interrupt_on_enable test $held_delivered = 1
 # D6: Y is removed from its loop while its interrupt holds the line masked.
-ktap_result level_remove_while_masked_leaves_the_line_to_its_sharers held_masked detach_masked "$Y" "$X" attach removed
+held_masked detach_masked "$Y" "$X" attach removed
+ktap_result level_remove_while_masked_leaves_the_line_to_its_sharers test $line_back = 1
+ktap_result level_source_removed_while_masked_gets_its_interrupt_on_reattach test $held_delivered = 1
 
 # D6: Y's loop is stopped while its interrupt holds the line masked.
 stop_while_masked() {
