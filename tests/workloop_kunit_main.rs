@@ -2041,7 +2041,9 @@ mod gate {
             });
             a2.store(sleep_code(r.and_then(|r| r)), Release);
         })?;
-        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()));
+        // A is listed before B starts (a free gate alone is also true before A
+        // took it, and B listed first would be woken without any skip).
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
         let asleep = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (l3, b2, s2) = (lp.clone(), b.clone(), asleep.clone());
         let tb = bg(c"wl-g-b", move || {
