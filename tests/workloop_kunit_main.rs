@@ -162,12 +162,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn delivered_counts_equal_signals_from_every_cpu() -> Result {
-        let probe = Probe::new()?;
-        let lp = new_loop(c"wl-count")?;
-        let src = counting(c"count", &probe, 2)?;
-        lp.add_event_source(&src)?;
+    /// Signals `src` [`SIGNALS_PER_CPU`] times from a thread on every CPU, and
+    /// returns the number of signals once every thread is done.
+    fn signal_from_every_cpu(src: &CountingSource) -> Result<u64> {
         let cpus = kernel::cpu::nr_cpu_ids();
         let mut threads = KVec::new();
         for cpu in 0..cpus {
@@ -184,14 +181,34 @@ mod tests {
         for t in threads {
             t.join();
         }
-        let expected = u64::from(SIGNALS_PER_CPU) * u64::from(cpus);
+        Ok(u64::from(SIGNALS_PER_CPU) * u64::from(cpus))
+    }
+
+    #[test]
+    fn delivered_counts_equal_signals_from_every_cpu() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-count")?;
+        let src = counting(c"count", &probe, 2)?;
+        lp.add_event_source(&src)?;
+        let expected = signal_from_every_cpu(&src)?;
         assert!(wait_until(10_000, || src.handler().total() == expected));
         assert_eq!(src.handler().total(), expected);
         assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
         assert_eq!(src.stats().delivered.load(Relaxed), expected);
         assert_eq!(src.stats().events.load(Relaxed), expected);
         assert_eq!(src.pending(), 0);
-        // Coalescing happened: far fewer calls than signals.
+        Ok(())
+    }
+
+    #[test]
+    fn signals_coalesce_into_fewer_actions() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-coalesce")?;
+        let src = counting(c"coalesce", &probe, 2)?;
+        lp.add_event_source(&src)?;
+        let expected = signal_from_every_cpu(&src)?;
+        assert!(wait_until(10_000, || src.handler().total() == expected));
+        // Far fewer calls than signals.
         assert!(src.handler().calls.load(Relaxed) < expected);
         Ok(())
     }
@@ -215,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn counter_wraps_around_u32_max() -> Result {
+    fn counts_stay_exact_across_u32_wrap() -> Result {
         let probe = Probe::new()?;
         let lp = new_loop(c"wl-wrap")?;
         let options = SourceOptions {
@@ -563,10 +580,14 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn no_action_after_stop() -> Result {
+    /// A loop stopped while a thread signals its counting source every 2 us, and
+    /// the source's action count when `stop` returned (the hammering goes on
+    /// for 30 ms after it).
+    fn stopped_while_signalled(
+        name: &'static CStr,
+    ) -> Result<(Pin<KBox<WorkLoop>>, CountingSource, u64)> {
         let probe = Probe::new()?;
-        let lp = new_loop(c"wl-stop")?;
+        let lp = new_loop(name)?;
         let src = counting(c"stop", &probe, 5)?;
         lp.add_event_source(&src)?;
         let running = Arc::new(Atomic::new(1u32), GFP_KERNEL)?;
@@ -577,17 +598,38 @@ mod tests {
                 udelay(Delta::from_micros(2));
             }
         })?;
-        assert!(wait_until(5000, || src.handler().calls.load(Relaxed) > 10));
-        lp.stop()?;
+        let started = wait_until(5000, || src.handler().calls.load(Relaxed) > 10);
+        let stopped = lp.stop();
         src.handler().stopped.store(1, Release);
         let calls = src.handler().calls.load(Relaxed);
         fsleep(Delta::from_millis(30));
         running.store(0, Relaxed);
         hammer.join();
+        if !started {
+            return Err(ETIMEDOUT);
+        }
+        stopped?;
+        Ok((lp, src, calls))
+    }
+
+    #[test]
+    fn no_action_after_stop() -> Result {
+        let (_lp, src, calls) = stopped_while_signalled(c"wl-stop")?;
         assert_eq!(src.handler().after_stop.load(Relaxed), 0);
         assert_eq!(src.handler().calls.load(Relaxed), calls);
+        Ok(())
+    }
+
+    #[test]
+    fn stop_detaches_its_sources() -> Result {
+        let (_lp, src, _calls) = stopped_while_signalled(c"wl-stopdetach")?;
         assert!(!src.base().is_attached());
-        // A stopped loop refuses new work.
+        Ok(())
+    }
+
+    #[test]
+    fn stopped_loop_refuses_run_action() -> Result {
+        let (lp, _src, _calls) = stopped_while_signalled(c"wl-stopped")?;
         assert_eq!(lp.run_action(|_g| ()), Err(ENODEV));
         Ok(())
     }
@@ -640,11 +682,18 @@ mod tests {
     fn dropping_a_source_waits_for_its_action() -> Result {
         let lp = new_loop(c"wl-dropwait")?;
         let (src, state) = running_slow_source(&lp)?;
+        drop(src);
+        // The action finished before drop returned.
+        assert_eq!(state.finished.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn signals_to_a_dropped_source_run_no_action() -> Result {
+        let lp = new_loop(c"wl-dropsig")?;
+        let (src, state) = running_slow_source(&lp)?;
         let sig = src.signaller();
         drop(src);
-        // The action finished before drop returned...
-        assert_eq!(state.finished.load(Relaxed), 1);
-        // ...and new signals go nowhere.
         state.started.store(0, Relaxed);
         sig.signal();
         fsleep(Delta::from_millis(20));
@@ -663,11 +712,21 @@ mod tests {
         assert_eq!(lp1.add_event_source(&src), Err(EBUSY));
         assert_eq!(lp2.add_event_source(&src), Err(EBUSY));
         lp1.remove_event_source(&src)?;
-        assert_eq!(lp1.remove_event_source(&src), Err(ENOENT));
         // Once removed it may join another loop, and is delivered there.
         lp2.add_event_source(&src)?;
         src.signal();
         assert!(wait_until(5000, || src.handler().total() == 1));
+        Ok(())
+    }
+
+    #[test]
+    fn removing_a_source_twice_fails_with_enoent() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-remove2")?;
+        let src = counting(c"removed", &probe, 0)?;
+        lp.add_event_source(&src)?;
+        lp.remove_event_source(&src)?;
+        assert_eq!(lp.remove_event_source(&src), Err(ENOENT));
         Ok(())
     }
 
@@ -695,7 +754,7 @@ mod tests {
     }
 
     #[test]
-    fn sources_added_and_removed_inside_an_action() -> Result {
+    fn sources_can_be_added_and_removed_inside_an_action() -> Result {
         let probe = Probe::new()?;
         let lp = new_loop(c"wl-rewire")?;
         let removed = Arc::new(counting(c"removed", &probe, 0)?, GFP_KERNEL)?;
@@ -739,12 +798,21 @@ mod tests {
         assert_eq!(src.handler().total(), 0);
         src.enable();
         assert!(wait_until(5000, || src.handler().total() == 7));
+        Ok(())
+    }
+
+    #[test]
+    fn disable_all_holds_signals_and_enable_all_delivers_them() -> Result {
+        let probe = Probe::new()?;
+        let lp = new_loop(c"wl-holdall")?;
+        let src = counting(c"holdall", &probe, 0)?;
+        lp.add_event_source(&src)?;
         lp.disable_all_event_sources()?;
         src.signal();
         fsleep(Delta::from_millis(20));
-        assert_eq!(src.handler().total(), 7);
+        assert_eq!(src.handler().total(), 0);
         lp.enable_all_event_sources()?;
-        assert!(wait_until(5000, || src.handler().total() == 8));
+        assert!(wait_until(5000, || src.handler().total() == 1));
         Ok(())
     }
 
@@ -774,29 +842,42 @@ mod tests {
         }
     }
 
-    #[test]
-    fn timer_runs_relative_and_absolute_timeouts_on_the_loop() -> Result {
-        let lp = new_loop(c"wl-timer")?;
+    /// A [`TimerProbe`] timer attached to a new loop. (Before it is attached, a
+    /// timer refuses to arm: `teardown_enotconn_before_attach`.)
+    fn attached_timer(
+        name: &'static CStr,
+    ) -> Result<(Pin<KBox<WorkLoop>>, TimerEventSource<TimerProbe>)> {
+        let lp = new_loop(name)?;
         let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        assert_eq!(timer.set_timeout(Delta::from_millis(1)).is_err(), true);
         lp.add_event_source(&timer)?;
+        Ok((lp, timer))
+    }
+
+    #[test]
+    fn timer_runs_relative_and_absolute_timeouts() -> Result {
+        let (_lp, timer) = attached_timer(c"wl-timer")?;
         timer.set_timeout(Delta::from_millis(2))?;
         assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 1));
         timer.set_deadline(Instant::<Monotonic>::now() + Delta::from_millis(2))?;
         assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 2));
-        // A deadline in the past expires at once.
-        timer.set_deadline(Instant::<Monotonic>::now())?;
-        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 3));
         assert!(!timer.is_armed());
-        assert_eq!(timer.stats().latency.samples(), 3);
+        assert_eq!(timer.stats().latency.samples(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn timer_deadline_in_the_past_expires_at_once() -> Result {
+        let (_lp, timer) = attached_timer(c"wl-tpast")?;
+        timer.set_deadline(Instant::<Monotonic>::now())?;
+        assert!(wait_until(5000, || timer.handler().runs.load(Relaxed) == 1));
+        assert!(!timer.is_armed());
+        assert_eq!(timer.stats().latency.samples(), 1);
         Ok(())
     }
 
     #[test]
     fn timer_cancel_beats_a_fired_timeout() -> Result {
-        let lp = new_loop(c"wl-tcancel")?;
-        let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        lp.add_event_source(&timer)?;
+        let (lp, timer) = attached_timer(c"wl-tcancel")?;
         // Hold the gate so the loop cannot run the action, let the timeout fire,
         // then cancel: the fired-but-not-run timeout must never run.
         let was_armed = lp.run_action(|_g| {
@@ -812,10 +893,8 @@ mod tests {
     }
 
     #[test]
-    fn timer_cancel_racing_fired_timeouts() -> Result {
-        let lp = new_loop(c"wl-trace")?;
-        let timer = TimerEventSource::new(c"timer", timer_probe())?;
-        lp.add_event_source(&timer)?;
+    fn cancelled_timeout_never_runs_even_when_racing_its_expiry() -> Result {
+        let (lp, timer) = attached_timer(c"wl-trace")?;
         let mut seed: u32 = 0x1234_5678;
         for i in 0..400u32 {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
@@ -835,12 +914,18 @@ mod tests {
         Ok(())
     }
 
+    /// A command gate attached to a new loop. (Before it is attached, a command
+    /// gate refuses callers: `teardown_enotconn_before_attach`.)
+    fn attached_gate(name: &'static CStr) -> Result<(Pin<KBox<WorkLoop>>, Arc<CommandGate>)> {
+        let lp = new_loop(name)?;
+        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
+        lp.add_event_source(&*gate)?;
+        Ok((lp, gate))
+    }
+
     #[test]
     fn command_gate_runs_closures_in_the_gate() -> Result {
-        let lp = new_loop(c"wl-cgate")?;
-        let gate = CommandGate::new(c"cmd")?;
-        assert!(gate.run_action(|_g| ()).is_err());
-        lp.add_event_source(&gate)?;
+        let (lp, gate) = attached_gate(c"wl-cgate")?;
         let v = gate.run_action(|g| (lp.in_gate(), g.on_thread(), 42))?;
         assert_eq!(v, (true, false, 42));
         Ok(())
@@ -888,6 +973,8 @@ mod tests {
             }
         })?;
         if !wait_until(5000, || lp.inner().sleeper_count() > sleepers) || ran.load(Relaxed) != 0 {
+            // Let it through, so that dropping (joining) it cannot hang.
+            gate.enable();
             return Err(EINVAL);
         }
         Ok((t, ran))
@@ -895,12 +982,9 @@ mod tests {
 
     #[test]
     fn disabled_command_gate_makes_callers_wait() -> Result {
-        let lp = new_loop(c"wl-cdisable")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
+        let (lp, gate) = attached_gate(c"wl-cdisable")?;
         gate.disable();
         let (t, ran) = blocked_caller(&lp, &gate)?;
-        assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
         gate.enable();
         t.join();
         assert_eq!(ran.load(Relaxed), 1);
@@ -908,12 +992,21 @@ mod tests {
     }
 
     #[test]
+    fn attempt_action_on_a_disabled_command_gate_fails_with_ebusy() -> Result {
+        let (lp, gate) = attached_gate(c"wl-cdisattempt")?;
+        gate.disable();
+        let (t, _ran) = blocked_caller(&lp, &gate)?;
+        assert_eq!(gate.attempt_action(|_g| ()), Err(EBUSY));
+        gate.enable();
+        t.join();
+        Ok(())
+    }
+
+    #[test]
     fn enable_all_runs_each_sources_own_enable() -> Result {
         // A command gate's enable wakes its waiters; the loop-wide switch must do
         // the same, not just flip a flag.
-        let lp = new_loop(c"wl-enableall")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
+        let (lp, gate) = attached_gate(c"wl-enableall")?;
         lp.disable_all_event_sources()?;
         let (t, ran) = blocked_caller(&lp, &gate)?;
         lp.enable_all_event_sources()?;
@@ -923,14 +1016,18 @@ mod tests {
     }
 
     #[test]
-    fn command_sleep_is_woken_or_times_out() -> Result {
-        let lp = new_loop(c"wl-csleep")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
+    fn command_sleep_times_out() -> Result {
+        let (_lp, gate) = attached_gate(c"wl-ctimeout")?;
         let t0 = Instant::<Monotonic>::now();
         let r = gate.run_action(|g| gate.command_sleep(g, 1, Some(Delta::from_millis(20))))??;
         assert_eq!(r, SleepResult::TimedOut);
         assert!(t0.elapsed() >= Delta::from_millis(15));
+        Ok(())
+    }
+
+    #[test]
+    fn command_wakeup_wakes_a_command_sleeper() -> Result {
+        let (lp, gate) = attached_gate(c"wl-cwakeup")?;
         let woke = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (g2, w2) = (gate.clone(), woke.clone());
         let t = spawn(c"wl-csleeper", None, move || {
@@ -947,30 +1044,79 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn closing_a_command_gate_fails_sleepers_and_drains() -> Result {
-        let lp = new_loop(c"wl-cclose")?;
-        let gate = Arc::new(CommandGate::new(c"cmd")?, GFP_KERNEL)?;
-        lp.add_event_source(&*gate)?;
+    /// The closure of [`close_with_a_sleeper`] is asleep in the command gate.
+    const ASLEEP: u32 = 1;
+    /// It left the command gate; its sleep had failed with `ENODEV`.
+    const LEFT_WITH_ENODEV: u32 = 2;
+    /// It left the command gate; its sleep had ended otherwise.
+    const LEFT_OTHERWISE: u32 = 3;
+
+    /// A command gate, on its live loop, closed while a closure inside it slept
+    /// in `command_sleep`.
+    struct ClosedGate {
+        gate: Arc<CommandGate>,
+        _lp: Pin<KBox<WorkLoop>>,
+        /// The closure's progress when `close` returned.
+        at_close: u32,
+        /// Its progress once it left.
+        at_exit: u32,
+    }
+
+    /// Closes a command gate while a closure inside it sleeps in `command_sleep`
+    /// (it stays 30 ms in the gate after it was woken).
+    fn close_with_a_sleeper(name: &'static CStr) -> Result<ClosedGate> {
+        let (lp, gate) = attached_gate(name)?;
         let state = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (g2, s2) = (gate.clone(), state.clone());
         let t = spawn(c"wl-csleeper", None, move || {
             let _ = g2.run_action(|g| {
-                s2.store(1, Relaxed);
+                s2.store(ASLEEP, Relaxed);
                 let r = g2.command_sleep(g, 3, None);
                 // Still in the gate: finish after a delay the close must wait for.
                 fsleep(Delta::from_millis(30));
-                s2.store(if r == Err(ENODEV) { 2 } else { 3 }, Relaxed);
+                let left = if r == Err(ENODEV) {
+                    LEFT_WITH_ENODEV
+                } else {
+                    LEFT_OTHERWISE
+                };
+                s2.store(left, Relaxed);
             });
         })?;
-        assert!(wait_until(5000, || state.load(Relaxed) == 1));
         // Closed once the sleeper is listed: its abort, not a refusal, is tested.
-        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
+        let listed = wait_until(5000, || state.load(Relaxed) == ASLEEP)
+            && wait_until(5000, || lp.inner().sleeper_count() == 1);
         gate.close();
-        // The sleeper got ENODEV and its closure finished before close returned.
-        assert_eq!(state.load(Relaxed), 2);
-        assert_eq!(gate.run_action(|_g| ()), Err(ENODEV));
+        let at_close = state.load(Relaxed);
         t.join();
+        if !listed {
+            return Err(ETIMEDOUT);
+        }
+        Ok(ClosedGate {
+            gate,
+            _lp: lp,
+            at_close,
+            at_exit: state.load(Relaxed),
+        })
+    }
+
+    #[test]
+    fn closing_a_command_gate_fails_its_sleepers() -> Result {
+        let closed = close_with_a_sleeper(c"wl-cclose")?;
+        assert_eq!(closed.at_exit, LEFT_WITH_ENODEV);
+        Ok(())
+    }
+
+    #[test]
+    fn closing_a_command_gate_waits_for_the_closures_inside() -> Result {
+        let closed = close_with_a_sleeper(c"wl-cdrain")?;
+        assert!(closed.at_close != ASLEEP);
+        Ok(())
+    }
+
+    #[test]
+    fn closed_command_gate_refuses_callers() -> Result {
+        let closed = close_with_a_sleeper(c"wl-cclosed")?;
+        assert_eq!(closed.gate.run_action(|_g| ()), Err(ENODEV));
         Ok(())
     }
 
@@ -1036,6 +1182,14 @@ mod tests {
         }
     }
 
+    /// Options for a loop bound to `cpu`.
+    fn on_cpu(cpu: u32) -> LoopOptions {
+        LoopOptions {
+            cpu: Some(cpu),
+            ..LoopOptions::default()
+        }
+    }
+
     fn placed_loop(
         name: &'static CStr,
         cpu: u32,
@@ -1044,9 +1198,8 @@ mod tests {
         let lp = WorkLoop::new(
             name,
             LoopOptions {
-                cpu: Some(cpu),
                 priority,
-                ..LoopOptions::default()
+                ..on_cpu(cpu)
             },
         )?;
         let src = SoftwareEventSource::new(
@@ -1079,8 +1232,6 @@ mod tests {
             .ok_or(EINVAL)?;
         let (_lp, src) = placed_loop(c"wl-bound", cpu, super::workloop::Priority::Nice(-5))?;
         assert_eq!(src.handler().wrong_cpu.load(Relaxed), 0);
-        // Nice -5 is static priority 115.
-        assert_eq!(src.handler().class.load(Relaxed), 115);
         Ok(())
     }
 
@@ -1091,24 +1242,32 @@ mod tests {
         assert_eq!(src.handler().class.load(Relaxed), 1050);
         let (_lp, src) = placed_loop(c"wl-fifolow", 0, super::workloop::Priority::FifoLow)?;
         assert_eq!(src.handler().class.load(Relaxed), 1001);
+        let (_lp, src) = placed_loop(c"wl-nice", 0, super::workloop::Priority::Nice(-5))?;
+        // Nice -5 is static priority 115.
+        assert_eq!(src.handler().class.load(Relaxed), 115);
         Ok(())
     }
 
     #[test]
-    fn loop_on_a_missing_or_offline_cpu_is_refused() -> Result {
-        let bad = |cpu| LoopOptions {
-            cpu: Some(cpu),
-            ..LoopOptions::default()
-        };
+    fn loop_on_a_missing_cpu_is_refused() -> Result {
         let ids = kernel::cpu::nr_cpu_ids();
         assert_eq!(
-            WorkLoop::new(c"wl-badcpu", bad(ids)).map(|_| ()),
+            WorkLoop::new(c"wl-badcpu", on_cpu(ids)).map(|_| ()),
             Err(EINVAL)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn loop_on_an_offline_cpu_is_refused() -> Result {
+        let ids = kernel::cpu::nr_cpu_ids();
         // A possible CPU that is not online: one the machine has, or the last CPU
         // taken offline for the test (CPU hotplug) and brought back after.
         if let Some(c) = (0..ids).find(|&c| !cpu_online(c)) {
-            assert_eq!(WorkLoop::new(c"wl-offcpu", bad(c)).map(|_| ()), Err(EINVAL));
+            assert_eq!(
+                WorkLoop::new(c"wl-offcpu", on_cpu(c)).map(|_| ()),
+                Err(EINVAL)
+            );
             return Ok(());
         }
         let last = ids - 1;
@@ -1120,13 +1279,13 @@ mod tests {
         // boot CPU may be taken offline.
         let rc = unsafe { kernel::bindings::remove_cpu(last) };
         assert_eq!(rc, 0);
-        let refused = WorkLoop::new(c"wl-offcpu", bad(last)).map(|_| ());
+        let refused = WorkLoop::new(c"wl-offcpu", on_cpu(last)).map(|_| ());
         // SAFETY: As for `remove_cpu`; the CPU was taken offline above.
         let back = unsafe { kernel::bindings::add_cpu(last) };
         assert_eq!(refused, Err(EINVAL));
         assert_eq!(back, 0);
         // Bound to it again once it is back.
-        let lp = WorkLoop::new(c"wl-oncpu", bad(last));
+        let lp = WorkLoop::new(c"wl-oncpu", on_cpu(last));
         assert!(lp.is_ok());
         Ok(())
     }
@@ -1395,7 +1554,10 @@ mod teardown {
             let res = c2.run_action(|g| g.sleep(6, None)).and_then(|r| r);
             r2.store(sleep_code(res), Release);
         })?;
-        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()
+        // Closed once the sleeper is listed: the gates are also free before the
+        // helper thread entered them.
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1
+            && lp.attempt_action(|_| ()).is_ok()
             && r.load(Acquire) == PENDING
             && cg.attempt_action(|_| ()).is_ok()));
         let c3 = cg.clone();
@@ -1879,7 +2041,9 @@ mod gate {
             });
             a2.store(sleep_code(r.and_then(|r| r)), Release);
         })?;
-        assert!(wait_until(5000, || lp.attempt_action(|_| ()).is_ok()));
+        // A is listed before B starts (a free gate alone is also true before A
+        // took it, and B listed first would be woken without any skip).
+        assert!(wait_until(5000, || lp.inner().sleeper_count() == 1));
         let asleep = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
         let (l3, b2, s2) = (lp.clone(), b.clone(), asleep.clone());
         let tb = bg(c"wl-g-b", move || {

@@ -25,5 +25,5 @@ ktap_result dma_length_above_window_is_einval too_long
 read_first() { out=$(dd if=/dev/edu2-dma of=/dev/null bs=4096 count=1 2>&1); echo "$out" | grep -qi 'invalid argument'; }
 ktap_result dma_read_before_write_is_einval read_first
 ktap_result dma_device_usable_after_bad_input roundtrip 777
-ktap_result module_unloads edu_unload
+ktap_result dma_module_unloads_after_transfers edu_unload
 ktap_finish

@@ -26,7 +26,7 @@ all_factorials() {
 		done
 	done
 }
-ktap_result factorials_0_to_12_on_every_device all_factorials
+ktap_result every_device_answers_factorials_0_to_12 all_factorials
 
 # Writes TEXT to /dev/edu0 and checks that it fails with MESSAGE.
 rejects() {
@@ -82,5 +82,5 @@ queued_on_one_file() {
 	[ "$a $b $c $d" = "6 24 120 720" ] || { ktap_diag "got '$a $b $c $d'"; return 1; }
 }
 ktap_result requests_on_one_file_answer_in_order queued_on_one_file
-ktap_result module_unloads edu_unload
+ktap_result module_unloads_after_every_client_closed edu_unload
 ktap_finish

@@ -20,8 +20,9 @@ ktap_plan 5
 FS=$DBG/failslab
 
 if [ ! -e /proc/self/fail-nth ] || [ ! -e $FS/require-start ]; then
-	for t in failslab_insmod_sweep_leaves_nothing failslab_normal_load_after_sweep \
-		failslab_file_ops_sweep failslab_module_unloads failslab_no_kmemleak; do
+	for t in failslab_insmod_sweep_leaves_nothing failslab_normal_load_works_after_sweep \
+		failslab_failed_file_ops_leave_the_device_working failslab_module_unloads \
+		failslab_no_kmemleak; do
 		KTAP_N=$((KTAP_N + 1))
 		echo "ok $KTAP_N $t # SKIP no CONFIG_FAILSLAB with a stack-trace filter"
 	done
@@ -97,7 +98,7 @@ ktap_result failslab_insmod_sweep_leaves_nothing sweep
 normal_load() {
 	edu_load irq_mode=3 && [ "$(edu_count)" -ge 4 ] && [ "$(ask /dev/edu0 6)" = 720 ]
 }
-ktap_result failslab_normal_load_after_sweep normal_load
+ktap_result failslab_normal_load_works_after_sweep normal_load
 
 file_sweep() {
 	n=1
@@ -108,7 +109,7 @@ file_sweep() {
 	# The device and a fresh file still work.
 	[ "$(ask /dev/edu0 7)" = 5040 ]
 }
-ktap_result failslab_file_ops_sweep file_sweep
+ktap_result failslab_failed_file_ops_leave_the_device_working file_sweep
 ktap_result failslab_module_unloads edu_unload
 
 no_kmemleak() {
