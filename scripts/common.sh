@@ -64,6 +64,38 @@ wl_need_space() {
 	fi
 }
 
+# A private apt configuration (Debian sid and trixie-backports) for fetching
+# Debian's kernel packages: the machine's own apt sources and package state
+# are never touched. Sets WL_APT_OPTS; wl_apt_update refreshes its lists once
+# per run.
+wl_private_apt() {
+	local apt_dir="$WL_CACHE/apt" keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	[ -f $keyring ] || wl_die "$keyring missing: install debian-archive-keyring"
+	cat >"$apt_dir/sources.list.tmp" <<SRC
+deb [signed-by=$keyring] http://deb.debian.org/debian sid main
+deb [signed-by=$keyring] http://deb.debian.org/debian trixie-backports main
+SRC
+	mv "$apt_dir/sources.list.tmp" "$apt_dir/sources.list"
+	WL_APT_OPTS=(
+		-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
+		-o "Dir::Etc::sourceparts=/dev/null"
+		-o "Dir::State::Lists=$apt_dir/lists"
+		-o "Dir::Cache=$apt_dir/cache"
+		-o "Dir::State::status=/dev/null"
+		-o "APT::Architecture=amd64"
+		-o "Debug::NoLocking=1"
+	)
+}
+
+wl_apt_update() {
+	[ -n "${wl_apt_updated:-}" ] && return 0
+	wl_stage "apt-get update (private lists)"
+	wl_logged "$WL_CACHE/logs/apt-update.log" "cannot reach deb.debian.org (no network?): check the network and rerun" \
+		apt-get "${WL_APT_OPTS[@]}" update
+	wl_apt_updated=1
+}
+
 # Common make arguments for every kernel and module build.
 wl_kmake_args() {
 	echo "LLVM=$WL_LLVM RUSTC=$WL_RUSTC BINDGEN=$WL_BINDGEN"

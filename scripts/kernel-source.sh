@@ -6,7 +6,6 @@
 # Prints the path of the unpacked tree on stdout.
 . "$(dirname "$0")/common.sh"
 
-apt_dir="$WL_CACHE/apt"
 src_root="$WL_CACHE/src"
 
 # Reuse an already unpacked tree unless asked to refresh.
@@ -19,25 +18,11 @@ if [ -z "${WL_REFRESH_SOURCE:-}" ] && [ -f "$src_root/current" ]; then
 fi
 
 wl_need_space "$WL_CACHE" 3000
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$src_root"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f $keyring ] || wl_die "$keyring missing: install debian-archive-keyring"
-cat >"$apt_dir/sources.list" <<SRC
-deb [signed-by=$keyring] http://deb.debian.org/debian sid main
-deb [signed-by=$keyring] http://deb.debian.org/debian trixie-backports main
-SRC
-apt_opts=(
-	-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
-	-o "Dir::Etc::sourceparts=/dev/null"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::Cache=$apt_dir/cache"
-	-o "Dir::State::status=/dev/null"
-	-o "APT::Architecture=amd64"
-	-o "Debug::NoLocking=1"
-)
-wl_stage "kernel source: apt-get update (private lists)"
-wl_logged "$WL_CACHE/logs/apt-src.log" "cannot reach deb.debian.org (no network?): check the network and rerun" \
-	apt-get "${apt_opts[@]}" update
+mkdir -p "$src_root"
+wl_private_apt
+wl_apt_update
+apt_dir="$WL_CACHE/apt"
+apt_opts=("${WL_APT_OPTS[@]}")
 
 # Newest linux-source-7.2 version on offer in either suite.
 ver=$(apt-cache "${apt_opts[@]}" madison "linux-source-$WL_KVER_SERIES" 2>/dev/null |
