@@ -173,11 +173,13 @@ impl<'a> EduDevice<'a> {
         let handler = EduIrq {
             engine: engine.clone(),
         };
+        let nodes = EduNodes::new(engine.clone(), &slot);
         // From here on only the bound device is needed (not the probe-time `Core`).
         let pdev: &'a pci::Device<Bound> = pdev;
+        // The slot first: if a later field fails, it is released after them.
         Ok(try_pin_init!(Self {
-            nodes <- EduNodes::new(engine.clone(), &slot),
             slot,
+            nodes <- nodes,
             engine,
             debugfs <- new_mutex!(debugfs),
             irq <- InterruptEventSource::new(
