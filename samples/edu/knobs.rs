@@ -68,11 +68,12 @@ pub(crate) fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> 
 
 /// Parses a decimal number with optional surrounding whitespace.
 pub(crate) fn parse_u32(bytes: &[u8]) -> Result<u32> {
-    let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    let text = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(EINVAL);
     }
-    s.parse::<u32>().map_err(|_| ERANGE)
+    // Only digits: the parse fails only on a number too large.
+    text.parse::<u32>().map_err(|_| ERANGE)
 }
 
 /// debugfs entries of a device; dropped first at unbind (waits for writers).
