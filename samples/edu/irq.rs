@@ -2,8 +2,9 @@
 
 //! The interrupt part: one interrupt event source whose filter (top half)
 //! acknowledges the device and whose action (bottom half, on the work loop)
-//! completes factorials and DMA transfers; and the `irq_ctl` debugfs knob that
-//! disables and enables it. This file can be read and copied alone.
+//! completes factorials and DMA transfers; the probe steps that choose its
+//! vector; and the `irq_ctl` debugfs knob that disables and enables it. This
+//! file can be read and copied alone.
 
 use super::*;
 
@@ -12,16 +13,28 @@ pub(crate) struct EduIrq {
     pub(crate) engine: Arc<EduEngine>,
 }
 
+impl EduIrq {
+    /// Reads the interrupt status and acknowledges it, unless the `storm` test
+    /// knobs want the line kept asserted.
+    fn take_status(&self, bar: &Bar0) -> u32 {
+        let status = bar.read(regs::IRQ_STATUS).bits().get();
+        if status != 0 && !self.engine.skip_ack.load(Relaxed) {
+            bar.write_reg(regs::IRQ_ACK::zeroed().with_bits(status));
+        }
+        status
+    }
+}
+
 impl InterruptHandler for EduIrq {
     fn filter(&self, ctx: &FilterContext<'_>) -> FilterResult {
-        let e = &self.engine;
-        let Ok(bar) = e.bar.access(ctx.device()) else {
+        let engine = &self.engine;
+        let Ok(bar) = engine.bar.access(ctx.device()) else {
             return FilterResult::NotMine;
         };
-        if e.deaf.load(Relaxed) {
+        if engine.deaf.load(Relaxed) {
             return FilterResult::NotMine;
         }
-        if !e.filter_mode && !ctx.held() {
+        if !engine.filter_mode && !ctx.held() {
             // Plain source: the action acknowledges; a level line stays masked
             // (auto-disable) until it has.
             return FilterResult::Schedule;
@@ -29,24 +42,21 @@ impl InterruptHandler for EduIrq {
         // The filter acknowledges in the top half; so does a plain source whose
         // action cannot run now (disabled, loop stopped), which must not keep a
         // shared line masked for the other devices on it.
-        let status = bar.read32(regs::IRQ_STATUS);
+        let status = self.take_status(bar);
         if status == 0 {
             return FilterResult::NotMine;
         }
-        if !e.skip_ack.load(Relaxed) {
-            bar.write32(status, regs::IRQ_ACK);
-        }
-        let mut old = e.pending.load(Relaxed);
-        while let Err(now) = e.pending.cmpxchg(old, old | status, Relaxed) {
+        let mut old = engine.pending.load(Relaxed);
+        while let Err(now) = engine.pending.cmpxchg(old, old | status, Relaxed) {
             old = now;
         }
         if status & IRQ_TEST != 0 {
-            e.counters.test_irqs.add(1, Relaxed);
+            engine.counters.test_irqs.add(1, Relaxed);
         }
         // The device is quiet again: schedule without masking, so devices sharing
         // the line are never starved.
         ctx.signal_interrupt();
-        if e.signal_and_schedule.load(Relaxed) {
+        if engine.signal_and_schedule.load(Relaxed) {
             return FilterResult::Schedule;
         }
         FilterResult::Handled
@@ -57,38 +67,69 @@ impl InterruptHandler for EduIrq {
     }
 
     fn action(&self, gate: &Gate<'_>, _count: u32) {
-        let e = &self.engine;
+        let engine = &self.engine;
         // What the top half acknowledged, and with a plain source what is pending.
-        let mut status = e.pending.xchg(0, Relaxed);
-        if !e.filter_mode {
-            let read = e
+        let mut status = engine.pending.xchg(0, Relaxed);
+        if !engine.filter_mode {
+            let read = engine
                 .bar
-                .try_access_with(|bar| {
-                    let s = bar.read32(regs::IRQ_STATUS);
-                    if !e.skip_ack.load(Relaxed) {
-                        bar.write32(s, regs::IRQ_ACK);
-                    }
-                    s
-                })
+                .try_access_with(|bar| self.take_status(bar))
                 .unwrap_or(0);
             if read & IRQ_TEST != 0 {
-                e.counters.test_irqs.add(1, Relaxed);
+                engine.counters.test_irqs.add(1, Relaxed);
             }
             if read == 0 && status == 0 {
-                e.counters.empty_actions.add(1, Relaxed);
+                engine.counters.empty_actions.add(1, Relaxed);
             }
             status |= read;
         }
-        if status & IRQ_FACT != 0 {
-            e.counters.fact_irqs.add(1, Relaxed);
-            e.complete_running(gate, false);
+        if status & IRQ_FACTORIAL != 0 {
+            engine.counters.fact_irqs.add(1, Relaxed);
+            engine.complete_running(gate, CompletedBy::Interrupt);
         }
         if status & IRQ_DMA != 0 {
-            if let Ok(mut d) = e.dma.borrow(gate) {
-                d.done = true;
-            }
-            e.gate.command_wakeup(event_of(&e.dma), Wake::All);
+            engine.dma_completed(gate);
         }
+    }
+}
+
+/// Probe step: one interrupt vector as `irq_mode` asks (the device slot decides
+/// in the alternating mode), and its type.
+pub(crate) fn irq_vector<'a>(
+    pdev: &'a pci::Device<Core<'_>>,
+    slot: u32,
+) -> Result<(pci::IrqVector<'a>, pci::IrqType)> {
+    let mode = IrqMode::try_from(*module_parameters::irq_mode.value())?;
+    let alloc = |kind: pci::IrqType| {
+        pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::default().with(kind))
+            .map(|vectors| (*vectors.start(), kind))
+    };
+    let vector = match mode {
+        IrqMode::Msi => alloc(pci::IrqType::Msi),
+        IrqMode::Intx => alloc(pci::IrqType::Intx),
+        IrqMode::Mixed if slot % 2 == 1 => alloc(pci::IrqType::Intx),
+        IrqMode::Mixed => alloc(pci::IrqType::Msi),
+        IrqMode::Auto => alloc(pci::IrqType::Msi).or_else(|_| alloc(pci::IrqType::Intx)),
+    };
+    vector.inspect_err(|err| dev_err!(pdev, "no {:?} interrupt vector: {:?}\n", mode, err))
+}
+
+/// MSI is never shared; an INTx line may be, unless the user asked for it alone
+/// (then `request_irq` fails if another device has it).
+pub(crate) fn irq_sharing(kind: pci::IrqType) -> Sharing {
+    if matches!(kind, pci::IrqType::Intx) && *module_parameters::intx_exclusive.value() == 0 {
+        Sharing::Shared
+    } else {
+        Sharing::Exclusive
+    }
+}
+
+/// How the probe message names an interrupt type.
+pub(crate) fn irq_type_name(kind: pci::IrqType) -> &'static str {
+    match kind {
+        pci::IrqType::Intx => "INTx",
+        pci::IrqType::Msi => "MSI",
+        pci::IrqType::MsiX => "MSI-X",
     }
 }
 
@@ -96,15 +137,15 @@ impl InterruptHandler for EduIrq {
 /// source's enable state; read the driver's disable count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);
 
-pub(crate) fn irq_ctl_write(c: &IrqCtl, reader: &mut UserSliceReader) -> Result {
+pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 16];
     match read_word(reader, &mut buf)? {
-        "disable" => c.0.disable(),
-        "enable" => c.0.enable(),
+        "disable" => ctl.0.disable(),
+        "enable" => ctl.0.enable(),
         _ => Err(EINVAL),
     }
 }
 
-pub(crate) fn irq_ctl_read(c: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    writeln!(f, "{}", c.0.disable_depth())
+pub(crate) fn irq_ctl_read(ctl: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", ctl.0.disable_depth())
 }

@@ -11,40 +11,46 @@ pub(crate) struct Info(pub(crate) Arc<EduEngine>);
 
 impl fmt::Debug for Info {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = &self.0;
-        let c = &e.counters;
-        writeln!(f, "device: {}", e.pci_name.to_str().unwrap_or("?"))?;
-        writeln!(f, "filter: {}", e.filter_mode)?;
-        writeln!(f, "loop: {}", e.work_loop.name().to_str().unwrap_or("?"))?;
-        writeln!(f, "test_irqs: {}", c.test_irqs.load(Relaxed))?;
-        writeln!(f, "raised: {}", c.raised.load(Relaxed))?;
-        writeln!(f, "raise_timeouts: {}", c.raise_timeouts.load(Relaxed))?;
-        writeln!(f, "empty_actions: {}", c.empty_actions.load(Relaxed))?;
-        writeln!(f, "fact_irqs: {}", c.fact_irqs.load(Relaxed))?;
-        writeln!(f, "fact_done: {}", c.fact_done.load(Relaxed))?;
+        let engine = &self.0;
+        let counters = &engine.counters;
+        writeln!(f, "device: {}", engine.pci_name.to_str().unwrap_or("?"))?;
+        writeln!(f, "filter: {}", engine.filter_mode)?;
+        writeln!(
+            f,
+            "loop: {}",
+            engine.work_loop.name().to_str().unwrap_or("?")
+        )?;
+        writeln!(f, "test_irqs: {}", counters.test_irqs.load(Relaxed))?;
+        writeln!(f, "raised: {}", counters.raised.load(Relaxed))?;
+        writeln!(
+            f,
+            "raise_timeouts: {}",
+            counters.raise_timeouts.load(Relaxed)
+        )?;
+        writeln!(f, "empty_actions: {}", counters.empty_actions.load(Relaxed))?;
+        writeln!(f, "fact_irqs: {}", counters.fact_irqs.load(Relaxed))?;
+        writeln!(f, "fact_done: {}", counters.fact_done.load(Relaxed))?;
         write!(
             f,
             "fact_lost_irq_recovered: {}",
-            c.fact_recovered.load(Relaxed)
+            counters.fact_recovered.load(Relaxed)
         )
     }
 }
 
+/// Largest burst the `raise` knob accepts.
+const MAX_RAISE: u32 = 10_000_000;
+
 /// The `raise` knob.
 pub(crate) struct Raise(pub(crate) Arc<EduEngine>);
 
-pub(crate) fn raise_write(r: &Raise, reader: &mut UserSliceReader) -> Result {
+fn raise_write(raise: &Raise, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 16];
-    let len = reader.len();
-    if len == 0 || len > buf.len() {
-        return Err(EINVAL);
-    }
-    reader.read_slice(&mut buf[..len])?;
-    let n = parse_u32(&buf[..len])?;
-    if n == 0 || n > MAX_RAISE {
+    let count = parse_u32(read_word(reader, &mut buf)?.as_bytes())?;
+    if count == 0 || count > MAX_RAISE {
         return Err(ERANGE);
     }
-    r.0.raise(n)
+    raise.0.raise(count)
 }
 
 /// Reads a whole knob write (at most `buf.len()` bytes) as one command word,
@@ -54,19 +60,20 @@ pub(crate) fn read_word<'b>(reader: &mut UserSliceReader, buf: &'b mut [u8]) -> 
     if len == 0 || len > buf.len() {
         return Err(EINVAL);
     }
-    reader.read_slice(&mut buf[..len])?;
-    Ok(core::str::from_utf8(&buf[..len])
-        .map_err(|_| EINVAL)?
-        .trim())
+    // PANIC: `len <= buf.len()`, checked above.
+    let bytes = &mut buf[..len];
+    reader.read_slice(bytes)?;
+    Ok(core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim())
 }
 
 /// Parses a decimal number with optional surrounding whitespace.
 pub(crate) fn parse_u32(bytes: &[u8]) -> Result<u32> {
-    let s = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    let text = core::str::from_utf8(bytes).map_err(|_| EINVAL)?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(EINVAL);
     }
-    s.parse::<u32>().map_err(|_| ERANGE)
+    // Only digits: the parse fails only on a number too large.
+    text.parse::<u32>().map_err(|_| ERANGE)
 }
 
 /// debugfs entries of a device; dropped first at unbind (waits for writers).
