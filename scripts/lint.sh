@@ -15,6 +15,10 @@ wl_stage "lint: rustfmt --check (${#files[@]} files)"
 (cd "$WL_ROOT" && "$WL_RUSTFMT" --edition 2021 --config-path "$src/.rustfmt.toml" --check "${files[@]}") ||
 	wl_die "rustfmt found unformatted code: run '$WL_RUSTFMT --edition 2021 --config-path $src/.rustfmt.toml <file>'"
 
+wl_stage "lint: sample sizes (no file over 300 lines, no function over 60)"
+(cd "$WL_ROOT" && python3 scripts/fn-length.py samples/*/*.rs) ||
+	wl_die "a sample is over its size limits (above): split the file or the function"
+
 wl_stage "lint: clippy build"
 out="$WL_ROOT/out/lint"
 rm -rf "$out"
