@@ -5,10 +5,14 @@
 # The console log goes to out/<flavour>-<mode>.log; prints its path.
 . "$(dirname "$0")/common.sh"
 
-flavour="${1:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
-mode="${2:?usage: boot.sh fast|debug check|run|bench [qemu options]}"
+flavour="${1:?usage: boot.sh fast|debug|stock check|run|bench [qemu options]}"
+mode="${2:?usage: boot.sh fast|debug|stock check|run|bench [qemu options]}"
 shift 2
-kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
+if [ "$flavour" = stock ]; then
+	image=$("$WL_ROOT/scripts/stock-kernel.sh" --image)
+else
+	image="$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")/arch/x86/boot/bzImage"
+fi
 # The boots test the samples with the library's hook points compiled in.
 mods=$("$WL_ROOT/scripts/build-modules.sh" "$flavour" WORKLOOP_HOOKS=1)
 initrd="$WL_ROOT/out/$flavour-initramfs.cpio.gz"
@@ -16,7 +20,7 @@ initrd="$WL_ROOT/out/$flavour-initramfs.cpio.gz"
 log="$WL_ROOT/out/$flavour-$mode.log"
 wl_stage "boot ($flavour, $mode): QEMU TCG; console log: $log"
 rc=0
-"$WL_ROOT/scripts/qemu-run.sh" --kernel "$kdir/arch/x86/boot/bzImage" --initrd "$initrd" \
+"$WL_ROOT/scripts/qemu-run.sh" --kernel "$image" --initrd "$initrd" \
 	--log "$log" --mode "$mode" "$@" || rc=$?
 [ $rc = 0 ] || [ $rc = 124 ] || wl_die "QEMU failed to run (exit $rc): see $log"
 echo "$log"

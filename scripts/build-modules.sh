@@ -6,14 +6,27 @@
 # Prints the output directory on stdout.
 . "$(dirname "$0")/common.sh"
 
-flavour="${1:?usage: build-modules.sh fast|debug [args]}"
+flavour="${1:?usage: build-modules.sh fast|debug|stock [args]}"
 shift
-kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
 out="$WL_ROOT/out/$flavour"
 mkdir -p "$out"
 log="$WL_CACHE/logs/modules-$flavour.log"
 wl_stage "modules ($flavour): building"
-if ! make -C "$kdir" M="$WL_ROOT" MO="$out" $(wl_kmake_args) "$@" modules >"$log" 2>&1; then
+if [ "$flavour" = stock ]; then
+	# Debian's kernel, built in its own toolchain's chroot (stock-kernel.sh), where
+	# the checkout is /wl and out/ is /wl-out. It has no KUnit: the library's
+	# suites are built self-driven (selftest-gen.py) as the same workloop_kunit.
+	"$WL_ROOT/scripts/stock-kernel.sh" >/dev/null
+	build() {
+		"$WL_ROOT/scripts/stock-kernel.sh" --build M=/wl MO=/wl-out/stock "$@" modules &&
+			python3 "$WL_ROOT/scripts/selftest-gen.py" "$WL_ROOT/tests" "$out/selftest" /wl/src/workloop.rs &&
+			"$WL_ROOT/scripts/stock-kernel.sh" --build M=/wl-out/stock/selftest modules
+	}
+else
+	kdir=$("$WL_ROOT/scripts/kernel-build.sh" "$flavour")
+	build() { make -C "$kdir" M="$WL_ROOT" MO="$out" $(wl_kmake_args) "$@" modules; }
+fi
+if ! build "$@" >"$log" 2>&1; then
 	grep -E "^(error|warning)|-->|^\s+\||^\s*= " "$log" | head -60 >&2 || true
 	tail -n 15 "$log" >&2
 	wl_die "module build failed for the $flavour kernel (full log: $log)"

@@ -400,6 +400,69 @@ fn caller_ip() -> usize {
     caller_ip as *const () as usize
 }
 
+/// The IRQ core's view of one line at one moment (see [`line_state`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LineState {
+    /// The descriptor's disable depth (`desc->depth`; 0: enabled).
+    pub depth: u32,
+    /// The interrupt state flags (`irqd_*`, as in `IRQD_LEVEL`).
+    pub irqd: u32,
+    /// The descriptor's settings (`desc->status_use_accessors`, as in
+    /// `IRQ_DISABLE_UNLAZY`).
+    pub status: u32,
+}
+
+impl LineState {
+    /// Level-triggered (`IRQD_LEVEL`).
+    pub fn is_level(&self) -> bool {
+        self.irqd & bindings::IRQD_LEVEL != 0
+    }
+
+    /// Disabled (`IRQD_IRQ_DISABLED`).
+    pub fn is_disabled(&self) -> bool {
+        self.irqd & bindings::IRQD_IRQ_DISABLED != 0
+    }
+
+    /// Masked at the interrupt controller (`IRQD_IRQ_MASKED`).
+    pub fn is_masked(&self) -> bool {
+        self.irqd & bindings::IRQD_IRQ_MASKED != 0
+    }
+
+    /// Disables mask at once, not on the next interrupt (`IRQ_DISABLE_UNLAZY`).
+    pub fn is_disable_unlazy(&self) -> bool {
+        self.status & bindings::IRQ_DISABLE_UNLAZY != 0
+    }
+}
+
+/// Reads the IRQ core's view of line `irq`: `None` if no descriptor has that
+/// number. Any context. A snapshot: the line may change as soon as it is read.
+///
+/// The same facts `/sys/kernel/debug/irq/irqs/<irq>` shows where the kernel has
+/// `CONFIG_GENERIC_IRQ_DEBUGFS` (Debian's kernel does not).
+pub fn line_state(irq: u32) -> Option<LineState> {
+    let _rcu = rcu::read_lock();
+    // SAFETY: Any number is accepted; the descriptor lookup is RCU-safe and
+    // returns NULL when there is none.
+    let data = unsafe { bindings::irq_get_irq_data(irq) };
+    if data.is_null() {
+        return None;
+    }
+    // SAFETY: Descriptors are freed only after an RCU grace period
+    // (`delayed_free_desc`), so `data`, the descriptor it is embedded in, and the
+    // `irq_common_data` its `common` points to stay valid in this read-side
+    // section. The fields are read once each, racing with writers under the
+    // descriptor lock as `READ_ONCE` would (a snapshot).
+    unsafe {
+        let common = (*data).common;
+        let desc = kernel::container_of!(common, bindings::irq_desc, irq_common_data);
+        Some(LineState {
+            depth: core::ptr::read_volatile(&raw const (*desc).depth),
+            irqd: core::ptr::read_volatile(&raw const (*common).state_use_accessors),
+            status: core::ptr::read_volatile(&raw const (*desc).status_use_accessors),
+        })
+    }
+}
+
 /// Control of one Linux IRQ line this library has requested.
 ///
 /// # Invariants

@@ -53,7 +53,7 @@ pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
-pub use sys::{cancel_work_sync, Priority};
+pub use sys::{cancel_work_sync, line_state, LineState, Priority};
 pub use thread::{spawn, Thread};
 pub use timer::{TimerAction, TimerEventSource};
 pub use work_loop::{Gate, LoopOptions, WorkLoop};

@@ -55,7 +55,7 @@ shared_lines() {
 # Prints the state of every edu line and source (after a failure).
 diagnose() {
 	for irq in $(edu_irqs); do
-		ktap_diag "IRQ $irq: $(grep -E 'ddepth|istate|dstate' "$DBG/irq/irqs/$irq" | tr '\n' ' ')"
+		ktap_diag "IRQ $irq: $(irq_info "$irq" | grep -E 'ddepth|istate|dstate'  | tr '\n' ' ')"
 	done
 	for l in "$DBG"/workloop/edu*; do
 		ktap_diag "$l: $(cat "$l/stats" "$l/edu/stats" | tr '\n' ' ')"
@@ -73,7 +73,7 @@ edu_unload
 edu_load irq_mode=2
 # The trigger type as the IRQ core has it, for the device's current vector.
 is_msi() { [ -e "/sys/bus/pci/devices/$1/msi_irqs/$(cat "/sys/bus/pci/devices/$1/irq")" ]; }
-is_level() { grep -q IRQD_LEVEL "$DBG/irq/irqs/$(cat "/sys/bus/pci/devices/$1/irq")"; }
+is_level() { irq_info "$(cat "/sys/bus/pci/devices/$1/irq")" | grep -q IRQD_LEVEL; }
 msi_edge() {
 	for d in $(edu_devices); do
 		is_msi "$d" && ! is_level "$d" || { ktap_diag "$d: not an edge MSI vector"; return 1; }

@@ -40,7 +40,7 @@ depth_is() { [ "$(irq_depth "$1")" = "$2" ]; }
 # seen_all PCI: the driver saw every interrupt raised on the device.
 seen_all() { [ "$(edu_info "$1" test_irqs)" = "$(edu_info "$1" raised)" ]; }
 diag_line() {
-	ktap_diag "IRQ $1: $(grep -E 'ddepth|dstate' "$DBG/irq/irqs/$1" | tr -s ' \n' ' ')"
+	ktap_diag "IRQ $1: $(irq_info "$1" | grep -E 'ddepth|dstate'  | tr -s ' \n' ' ')"
 	for d in $(edu_devices); do
 		[ "$(irq_of "$d")" = "$1" ] || continue
 		ktap_diag "$d: $(tr '\n' ' ' <"$DBG/edu/$d/info")"
@@ -62,7 +62,7 @@ edu_load irq_mode=1 intx_exclusive=1 filter=0 test_knobs=1
 alone_and_level() {
 	for d in "$A" "$B"; do
 		irq=$(irq_of "$d")
-		grep -q IRQD_LEVEL "$DBG/irq/irqs/$irq" || { ktap_diag "IRQ $irq not level"; return 1; }
+		irq_info "$irq" | grep -q IRQD_LEVEL || { ktap_diag "IRQ $irq not level"; return 1; }
 		users=$(grep "^ *$irq:" /proc/interrupts | sed 's/.*-fasteoi *//')
 		[ "$users" = edu ] || { ktap_diag "IRQ $irq users: $users"; return 1; }
 	done
@@ -72,7 +72,7 @@ ktap_result level_exclusive_lines_are_level_and_unshared alone_and_level
 unlazy() {
 	for d in "$A" "$B"; do
 		irq=$(irq_of "$d")
-		grep -q _IRQ_DISABLE_UNLAZY "$DBG/irq/irqs/$irq" || { ktap_diag "IRQ $irq: lazy disable"; return 1; }
+		irq_info "$irq" | grep -q _IRQ_DISABLE_UNLAZY || { ktap_diag "IRQ $irq: lazy disable"; return 1; }
 	done
 }
 ktap_result level_auto_disable_masks_at_once unlazy
