@@ -9,6 +9,9 @@
 #   make bench    benchmarks (ratios within one QEMU boot)
 #   make lint     rustfmt --check and a clippy build
 #   make setup    only install the toolchain and build the test kernels
+#   make debian-modules [KREL=<release>]
+#                 build the modules for Debian's own kernel (default: the
+#                 running one, `uname -r`); see README, "Debian"
 #
 # KDIR=<prepared Rust-enabled kernel build> uses your kernel instead of the
 # cached test kernels. The cache lives in $XDG_CACHE_HOME/workloop
@@ -16,7 +19,7 @@
 
 export KDIR
 
-.PHONY: all modules setup check run bench lint clean
+.PHONY: all modules setup check run bench lint clean debian-modules
 
 all modules:
 	@scripts/bootstrap.sh --check
@@ -38,6 +41,9 @@ bench:
 
 lint:
 	@scripts/lint.sh
+
+debian-modules:
+	@KREL="$(KREL)" scripts/debian-modules.sh
 
 clean:
 	rm -rf out

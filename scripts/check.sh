@@ -67,6 +67,15 @@ if [ -z "${WL_ONLY:-}" ]; then
 	total_pass=$((total_pass + ${cp:-0}))
 	total_fail=$((total_fail + ${cf:-1}))
 fi
+# The DKMS route, with the dkms tool itself, against the stock kernel's headers.
+if [[ " ${flavours[*]} " == *" stock "* ]] && [ -z "${WL_ONLY:-}" ] && [ -z "$stock_skip" ]; then
+	wl_stage "DKMS tests (stock kernel headers)"
+	dt=$("$WL_ROOT/scripts/dkms-test.sh") || true
+	echo "$dt" | grep -v '^dkms:' | sed 's/^/[host] /'
+	read -r dp df < <(echo "$dt" | sed -n 's/^dkms: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+	total_pass=$((total_pass + ${dp:-0}))
+	total_fail=$((total_fail + ${df:-1}))
+fi
 for f in "${flavours[@]}"; do
 	if [ "$f" = stock ] && [ -n "$stock_skip" ]; then
 		echo "[stock] SKIP every test: $stock_skip"

@@ -15,6 +15,14 @@
 #   stock-kernel.sh --build ARGS    runs make in the prepared tree (in the chroot)
 #                                   with ARGS, the checkout at /wl, out/ at /wl-out
 #   stock-kernel.sh --release       prints the kernel release (prepared or not)
+#   stock-kernel.sh --run CMD...    runs CMD in the prepared chroot (mounts as --build)
+#   stock-kernel.sh --graft         also makes a copy of Debian's headers that
+#                                   carries the Rust metadata (for DKMS, and as
+#                                   Arch's headers do); prints its path inside
+#                                   the chroot (the chroot is $WL_CACHE/stock/<release>/root)
+#
+# WL_STOCK_RELEASE=<release> picks another Debian kernel of the series than the
+# newest (for example the running one: `uname -r`).
 #
 # Exit 3 with one line "stock: unavailable: ..." when the target cannot be had
 # (the exact compiler is no longer on offer, or the machine lacks root): the
@@ -43,6 +51,8 @@ case "${1:-}" in
 --image) mode=image ;;
 --build) mode=build; shift ;;
 --release) mode=release ;;
+--graft) mode=graft ;;
+--run) mode=run; shift ;;
 "") ;;
 *) wl_die "usage: stock-kernel.sh [--image | --release | --build MAKE-ARGS...]" ;;
 esac
@@ -54,7 +64,18 @@ if [ -z "${WL_REFRESH_STOCK:-}" ] && [ -f "$st_root/current" ]; then
 	krel=$(cat "$st_root/current")
 	[ -f "$st_root/$krel/.wl-prepared" ] || krel=""
 fi
-if [ -z "$krel" ]; then
+if [ -n "${WL_STOCK_RELEASE:-}" ]; then
+	krel=$WL_STOCK_RELEASE
+	case "$krel" in
+	"$WL_KVER_SERIES".*-amd64) ;;
+	*) wl_die "release '$krel' is not a Debian $WL_KVER_SERIES.x amd64 kernel (like ${WL_KVER_SERIES}.13+deb14-amd64): this project builds for the $WL_KVER_SERIES series" ;;
+	esac
+	if [ ! -f "$st_root/$krel/.wl-prepared" ]; then
+		wl_apt_update
+		apt-cache "${WL_APT_OPTS[@]}" show "linux-headers-$krel" >/dev/null 2>&1 ||
+			wl_die "Debian offers no linux-headers-$krel (sid, trixie-backports): check the release ('uname -r' on a Debian machine)"
+	fi
+elif [ -z "$krel" ]; then
 	wl_apt_update
 	krel=$(release)
 	[ -n "$krel" ] || unavailable "no linux-headers-$WL_KVER_SERIES.*-amd64 in Debian sid or trixie-backports"
@@ -85,14 +106,40 @@ kmake() {
 		CC=x86_64-linux-gnu-gcc-16 HOSTCC=gcc-16 KERNELRELEASE="$krel" "$@"
 }
 
+# Debian's headers with the Rust metadata grafted in, inside the chroot at
+# /usr/src/linux-headers-<release> (and its -common and kbuild beside it), so
+# that `make -C` on them builds Rust modules as Arch's headers allow.
+graft() {
+	local h="$root/usr/src/linux-headers-$krel" kb
+	[ -f "$st/.wl-graft" ] && return 0
+	rm -rf "$root"/usr/src/linux-headers-* "$root"/usr/lib/linux-kbuild-*
+	mkdir -p "$root/usr/src" "$root/usr/lib"
+	cp -a "$st"/pkgs/usr/src/linux-headers-* "$root/usr/src/"
+	cp -a "$st"/pkgs/usr/lib/linux-kbuild-* "$root/usr/lib/"
+	mkdir -p "$h/rust/kernel"
+	cp "$build"/rust/*.rmeta "$build"/rust/*.so "$h/rust/"
+	cp "$build"/rust/kernel/generated_arch_*.rs "$h/rust/kernel/"
+	kb=$(ls -d "$root"/usr/lib/linux-kbuild-* | head -n1)
+	cp "$build/scripts/target.json" "$kb/scripts/"
+	touch "$st/.wl-graft"
+}
+
 case $mode in
 release)
 	echo "$krel"
 	exit 0
 	;;
-image | build)
+graft)
 	[ -f "$st/.wl-prepared" ] || wl_die "the stock kernel $krel is not prepared: run scripts/stock-kernel.sh"
-	if [ $mode = image ]; then
+	graft
+	echo "/usr/src/linux-headers-$krel"
+	exit 0
+	;;
+image | build | run)
+	[ -f "$st/.wl-prepared" ] || wl_die "the stock kernel $krel is not prepared: run scripts/stock-kernel.sh"
+	if [ $mode = run ]; then
+		in_root "$@"
+	elif [ $mode = image ]; then
 		echo "$st/vmlinuz"
 	else
 		# External modules build against the headers' own Makefile settings.
@@ -199,6 +246,9 @@ cmp -s "$hdr/.config" "$build/.config" ||
 	wl_die "olddefconfig changed Debian's config (toolchain mismatch?): compare $hdr/.config and $build/.config"
 wl_logged "$WL_CACHE/logs/stock-prepare.log" "modules_prepare for $krel failed" kmake -j"$(nproc)" modules_prepare
 cp "$hdr/Module.symvers" "$hdr/vmlinux" "$build/"
-echo "$krel" >"$st_root/current.tmp" && mv "$st_root/current.tmp" "$st_root/current"
+# The default target is the newest; a release asked for by name does not replace it.
+if [ -z "${WL_STOCK_RELEASE:-}" ]; then
+	echo "$krel" >"$st_root/current.tmp" && mv "$st_root/current.tmp" "$st_root/current"
+fi
 touch "$st/.wl-prepared"
 echo "$krel"
