@@ -7,13 +7,13 @@
 //! to what it shows, so a file that outlives a loop or a source shows its last
 //! values. Files are best effort: a failure to create one fails nothing else.
 
-use super::stats::SourceStats;
+use super::{stats::SourceStats, work_loop::LoopInner};
 use core::fmt;
 use kernel::{
     debugfs::{Dir, File},
     prelude::*,
     str::CStr,
-    sync::Arc,
+    sync::{atomic::Relaxed, Arc},
 };
 
 /// Something with a text form for debugfs.
@@ -28,6 +28,15 @@ pub(crate) struct TextView<T: ?Sized>(pub(crate) Arc<T>);
 impl<T: Text + ?Sized> fmt::Debug for TextView<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.write_text(f)
+    }
+}
+
+/// `<root>/<loop>/stats`.
+impl Text for LoopInner {
+    fn write_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "name: {}", self.name().to_str().unwrap_or("?"))?;
+        writeln!(f, "sources: {}", self.source_count.load(Relaxed))?;
+        write!(f, "{}", &self.stats)
     }
 }
 

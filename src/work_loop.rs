@@ -90,7 +90,7 @@ use super::{
     stats::LoopStats,
     sys, Priority,
 };
-use core::{cell::UnsafeCell, fmt};
+use core::cell::UnsafeCell;
 use kernel::{
     debugfs::{Dir, File},
     prelude::*,
@@ -171,7 +171,7 @@ pub struct LoopInner {
     /// never allocates. Only accessed holding the gate.
     graveyard: UnsafeCell<KVec<Arc<dyn EventSource>>>,
     /// Number of attached sources (for statistics).
-    source_count: Atomic<u32>,
+    pub(crate) source_count: Atomic<u32>,
     /// Set when the source list changed; the pass restarts from the head.
     list_changed: AtomicFlag,
     pub(crate) stats: LoopStats,
@@ -455,16 +455,6 @@ pub struct WorkLoop {
     #[pin]
     thread: Mutex<Option<LoopThread>>,
     _stats_file: Option<Pin<KBox<File<debugfs::TextView<LoopInner>>>>>,
-}
-
-/// The debugfs view of a loop's statistics.
-/// `<debugfs>/<loop>/stats`.
-impl debugfs::Text for LoopInner {
-    fn write_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "name: {}", self.name().to_str().unwrap_or("?"))?;
-        writeln!(f, "sources: {}", self.source_count.load(Relaxed))?;
-        write!(f, "{}", &self.stats)
-    }
 }
 
 impl WorkLoop {
