@@ -378,6 +378,9 @@ impl GateLock {
     /// returns `Woken` at once, so a waker that makes it true and then calls
     /// [`GateLock::wakeup`] is never missed. `refuse` is checked there too: if it
     /// holds, the sleep fails with `ENODEV` (see [`GateLock::abort_task`]).
+    ///
+    /// Three steps: register the sleeper and release every recursion level, wait
+    /// for an outcome, take the gate back at the same depth.
     pub(crate) fn sleep(
         &self,
         event: usize,
@@ -391,6 +394,26 @@ impl GateLock {
         }
         let scope = self.scope.load(Relaxed);
         hooks::point(Point::SleepBeforeRegister);
+        let Some((id, depth)) = self.register_sleeper(me, event, scope, ready, refuse)? else {
+            return Ok(SleepResult::Woken);
+        };
+        let outcome = self.wait_for_outcome(id, timeout);
+        hooks::point(Point::SleepAfterOutcome);
+        self.take_back(me, id, depth, scope);
+        outcome
+    }
+
+    /// Lists task `me` as a sleeper on `event` and releases every recursion level
+    /// of the gate: a sleeper must not hold it. Returns the sleeper's id and the
+    /// depth to restore, or `None` if `ready` already holds (nothing released).
+    fn register_sleeper(
+        &self,
+        me: usize,
+        event: usize,
+        scope: usize,
+        ready: Option<&dyn Fn() -> bool>,
+        refuse: &dyn Fn() -> bool,
+    ) -> Result<Option<(u64, u32)>> {
         let mut guard = self.state.lock();
         // Checked under the mutex `stop`, `CommandGate::close` and a removal abort
         // under: a sleeper is either listed before they abort, or refused here.
@@ -402,7 +425,7 @@ impl GateLock {
             return Err(ENODEV);
         }
         if ready.is_some_and(|r| r()) {
-            return Ok(SleepResult::Woken);
+            return Ok(None);
         }
         let id = guard.next_sleeper;
         guard.next_sleeper += 1;
@@ -423,23 +446,26 @@ impl GateLock {
             },
             GFP_KERNEL,
         )?;
-        // Release every recursion level.
         let depth = self.depth.load(Relaxed);
         self.depth.store(0, Relaxed);
         self.scope.store(0, Relaxed);
         self.lockdep.release();
         drop(guard);
         self.release();
-        let mut guard = self.state.lock();
+        Ok(Some((id, depth)))
+    }
 
+    /// Waits until sleeper `id` is woken or aborted, its timeout passes or a
+    /// signal arrives. Not holding the gate.
+    fn wait_for_outcome(&self, id: u64, timeout: Option<Delta>) -> Result<SleepResult> {
+        let mut guard = self.state.lock();
         // CAST: Clamped to `0..=u32::MAX` milliseconds.
         let mut jiffies =
             timeout.map(|t| msecs_to_jiffies(t.as_millis().clamp(0, u32::MAX.into()) as u32));
-        let outcome: Result<SleepResult> = loop {
-            let state = Self::sleeper_state(&guard, id);
-            match state {
-                SleeperState::Woken => break Ok(SleepResult::Woken),
-                SleeperState::Aborted => break Err(ENODEV),
+        loop {
+            match Self::sleeper_state(&guard, id) {
+                SleeperState::Woken => return Ok(SleepResult::Woken),
+                SleeperState::Aborted => return Err(ENODEV),
                 SleeperState::Waiting | SleeperState::Leaving => {}
             }
             let ended = match jiffies {
@@ -459,23 +485,25 @@ impl GateLock {
             if let Some(result) = ended {
                 // Decided under the mutex the wakers mark under: a wake-up or abort
                 // that came first wins; otherwise the entry stops taking wake-ups.
-                match Self::sleeper_state(&guard, id) {
-                    SleeperState::Woken => break Ok(SleepResult::Woken),
-                    SleeperState::Aborted => break Err(ENODEV),
+                return match Self::sleeper_state(&guard, id) {
+                    SleeperState::Woken => Ok(SleepResult::Woken),
+                    SleeperState::Aborted => Err(ENODEV),
                     _ => {
                         if let Some(s) = guard.sleepers.iter_mut().find(|s| s.id == id) {
                             s.state = SleeperState::Leaving;
                         }
-                        break result;
+                        result
                     }
-                }
+                };
             }
-        };
-        drop(guard);
-        hooks::point(Point::SleepAfterOutcome);
-        // Take the gate back at the saved depth; allowed even while the loop stops,
-        // so that the sleeper's caller can finish and leave the gate. The sleeper
-        // stays listed until it owns the gate again, so `stop` waits for it.
+        }
+    }
+
+    /// Takes the gate back for task `me` at `depth` and `scope`, then unlists
+    /// sleeper `id`. Allowed even while the loop stops, so that the sleeper's
+    /// caller can finish and leave the gate; the sleeper stays listed until it
+    /// owns the gate again, so `stop` waits for it.
+    fn take_back(&self, me: usize, id: u64, depth: u32, scope: usize) {
         self.lockdep.acquire(Entry::Wait);
         if self.owner.cmpxchg(0, me, Full).is_err() {
             self.acquire_queued(me, WhenClosed::TakeAnyway);
@@ -483,7 +511,6 @@ impl GateLock {
         self.depth.store(depth, Relaxed);
         self.scope.store(scope, Relaxed);
         self.state.lock().sleepers.retain(|s| s.id != id);
-        outcome
     }
 
     fn sleeper_state(guard: &GateState, id: u64) -> SleeperState {
