@@ -3,7 +3,10 @@
  * C wrappers for the workloop library; see helpers.h. Each module includes
  * this file from a helpers.c of its own (a composite Kbuild object).
  */
+#include <linux/cpumask.h>
+#include <linux/irq.h>
 #include <linux/lockdep.h>
+#include <linux/msi.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
 
@@ -41,4 +44,27 @@ void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long
 void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip)
 {
 	lock_release(map, ip);
+}
+
+/* The MSI descriptor of a line: false if the line is not message-signaled. */
+bool wl_irq_msi_info(unsigned int irq, bool *is_msix, unsigned int *index)
+{
+	struct msi_desc *desc = irq_get_msi_desc(irq);
+
+	if (!desc)
+		return false;
+	*is_msix = desc->pci.msi_attrib.is_msix;
+	*index = desc->msi_index;
+	return true;
+}
+
+/* The CPUs the line's interrupts go to now: false if there is no such line. */
+bool wl_irq_effective_affinity(unsigned int irq, struct cpumask *out)
+{
+	const struct cpumask *mask = irq_get_effective_affinity_mask(irq);
+
+	if (!mask)
+		return false;
+	cpumask_copy(out, mask);
+	return true;
 }

@@ -10,6 +10,8 @@
 #include <linux/lockdep_types.h>
 #include <linux/types.h>
 
+struct cpumask;
+
 void wl_set_current_state_interruptible(void);
 void wl_set_current_state_running(void);
 bool wl_in_task(void);
@@ -17,5 +19,7 @@ void wl_gate_lockdep_init(struct lockdep_map *map, struct lock_class_key *key,
 			  const char *name);
 void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long ip);
 void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip);
+bool wl_irq_msi_info(unsigned int irq, bool *is_msix, unsigned int *index);
+bool wl_irq_effective_affinity(unsigned int irq, struct cpumask *out);
 
 #endif

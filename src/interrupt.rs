@@ -66,6 +66,7 @@ use super::{
     event_source::{AsEventSource, EventSource, Initially, Source, SourceBase},
     filter::{FilterContext, FilterResult},
     hooks::{self, Point},
+    info::{self, InterruptInfo},
     stats::{add_single_writer, SourceStats},
     sys::{self, IrqLine},
     work_loop::Gate,
@@ -792,6 +793,20 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
         self.source.core.is_level()
     }
 
+    /// What the kernel says about the line now (WDF's `GetInfo`): IRQ number,
+    /// INTx / MSI / MSI-X and message number, level or edge, polarity where
+    /// known, sharing, and the CPUs its interrupts go to. Process context.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, or `ENOENT` if the IRQ core lost the line (it cannot while the
+    /// source exists).
+    pub fn info(&self) -> Result<InterruptInfo> {
+        let core = &self.source.core;
+        // SAFETY: The line is requested while `self` exists (type invariant).
+        unsafe { info::line_info(core.line.number(), core.shared) }
+    }
+
     /// Whether the line was requested as shared.
     pub fn is_shared(&self) -> bool {
         self.source.core.shared
@@ -860,6 +875,19 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// The driver's disable count.
     pub fn disable_depth(&self) -> u32 {
         self.0.disable_depth()
+    }
+
+    /// See [`InterruptEventSource::info`]; `ENODEV` once the source is dropped.
+    pub fn info(&self) -> Result<InterruptInfo> {
+        let hold = self.0.disable_count.lock();
+        if self.0.closed.load(Acquire) {
+            return Err(ENODEV);
+        }
+        // SAFETY: Not closed, checked under the mutex the drop closes under: the
+        // line stays requested until this guard is released.
+        let info = unsafe { info::line_info(self.0.line.number(), self.0.shared) };
+        drop(hold);
+        info
     }
 }
 

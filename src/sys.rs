@@ -306,6 +306,8 @@ extern "C" {
     fn wl_gate_lockdep_acquire(map: *mut c_void, trylock: c_int, ip: usize);
     #[cfg(CONFIG_LOCKDEP)]
     fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
+    fn wl_irq_msi_info(irq: u32, is_msix: *mut bool, index: *mut u32) -> bool;
+    fn wl_irq_effective_affinity(irq: u32, out: *mut bindings::cpumask) -> bool;
 }
 
 /// Waits for an RCU grace period. Process context; sleeps.
@@ -461,6 +463,45 @@ pub fn line_state(irq: u32) -> Option<LineState> {
             status: core::ptr::read_volatile(&raw const (*desc).status_use_accessors),
         })
     }
+}
+
+/// The MSI descriptor of line `irq`: whether it is MSI-X and its message
+/// index, or `None` for a line that is not message-signaled.
+///
+/// # Safety
+///
+/// `irq` must be an allocated vector (its descriptors exist) for the whole call.
+pub(crate) unsafe fn msi_info(irq: u32) -> Option<(bool, u32)> {
+    let (mut is_msix, mut index) = (false, 0u32);
+    // SAFETY: By the caller the descriptors exist; the out pointers are valid.
+    unsafe { wl_irq_msi_info(irq, &mut is_msix, &mut index) }.then_some((is_msix, index))
+}
+
+/// Copies the CPUs line `irq`'s interrupts go to now into `out`; `false` if no
+/// such line.
+///
+/// # Safety
+///
+/// `irq` must be an allocated vector (its descriptors exist) for the whole call.
+pub(crate) unsafe fn effective_affinity(irq: u32, out: &mut kernel::cpumask::Cpumask) -> bool {
+    // SAFETY: By the caller the descriptors exist; `out` is a valid cpumask.
+    unsafe { wl_irq_effective_affinity(irq, out.as_raw()) }
+}
+
+/// The interrupt domain's number of line `irq` (`irq_data.hwirq`).
+///
+/// # Safety
+///
+/// `irq` must be an allocated vector (its descriptors exist) for the whole call.
+pub(crate) unsafe fn hwirq(irq: u32) -> u64 {
+    // SAFETY: By the caller the descriptor, and its `irq_data`, exist.
+    let data = unsafe { bindings::irq_get_irq_data(irq) };
+    if data.is_null() {
+        return 0;
+    }
+    // SAFETY: `data` is the live `irq_data` of `irq`.
+    // CAST: `irq_hw_number_t` is `unsigned long`, at most 64 bits.
+    unsafe { (*data).hwirq as u64 }
 }
 
 /// Control of one Linux IRQ line this library has requested.

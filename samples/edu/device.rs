@@ -158,6 +158,9 @@ impl<'a> EduDevice<'a> {
             dev_err!(pdev, "more than {} edu devices\n", MAX_DEVICES);
         })?;
         let (vector, kind) = irq_vector(pdev, slot.0)?;
+        let request = vector.try_into()?;
+        // DriverKit's static GetInterruptType: the line's type before a source.
+        let before = InterruptType::of(&request)?;
         let roots = debugfs_roots();
         let loop_debugfs = roots.as_ref().map(|(_, workloop)| workloop.clone());
         let engine = EduEngine::new(pdev, bar, dma_buf, slot.name(), loop_debugfs)?;
@@ -183,14 +186,14 @@ impl<'a> EduDevice<'a> {
             engine,
             debugfs <- new_mutex!(debugfs),
             irq <- InterruptEventSource::new(
-                vector.try_into()?,
+                request,
                 c"edu",
                 irq_sharing(kind),
                 options,
                 Ok::<_, Error>(handler),
             ),
             _: {
-                attach_irq(engine, &irq, &debugfs)?;
+                attach_irq(engine, &irq, &debugfs, before)?;
                 report(pdev, id, kind, &irq, engine, slot);
                 cleanup.disarm();
             },
@@ -222,11 +225,12 @@ fn attach_irq(
     engine: &Arc<EduEngine>,
     irq: &InterruptEventSource<'_, EduIrq>,
     debugfs: &Mutex<Option<EduDebugfs>>,
+    before: InterruptType,
 ) -> Result {
     engine.work_loop.add_event_source(irq)?;
     irq.enable()?;
     if let Some(files) = &mut *debugfs.lock() {
-        files.add_irq_files(engine, irq);
+        files.add_irq_files(engine, irq, before);
     }
     Ok(())
 }

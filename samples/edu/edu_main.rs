@@ -44,7 +44,9 @@ use device::{EduDevice, EduNodes};
 use dma::{dma_buffer, DmaState, EduDmaFile};
 use engine::{EduEngine, ShutdownOnError};
 use factorial::{CompletedBy, EduFile, FactQueue, FactTimeout};
-use irq::{irq_ctl_read, irq_ctl_write, irq_sharing, irq_type_name, irq_vector, EduIrq, IrqCtl};
+use irq::{
+    irq_ctl_read, irq_ctl_write, irq_sharing, irq_type_name, irq_vector, EduIrq, IrqCtl, IrqInfo,
+};
 use kernel::{
     debugfs::{Dir, File as DebugfsFile},
     device::{Bound, Core},
@@ -72,8 +74,8 @@ use regs::{DmaDirection, DMA_WINDOW, IRQ_DMA, IRQ_FACTORIAL, IRQ_TEST};
 use test_knobs::TestKnob;
 use workloop::{
     event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
-    InterruptEventSource, InterruptHandler, LoopOptions, Sharing, SourceOptions, TimerAction,
-    TimerEventSource, Wake, WorkLoop,
+    InterruptEventSource, InterruptHandler, InterruptType, LoopOptions, Sharing, SourceOptions,
+    TimerAction, TimerEventSource, Wake, WorkLoop,
 };
 
 type Bar0 = pci::Bar<'static, { regs::END }>;

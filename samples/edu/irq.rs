@@ -133,6 +133,28 @@ pub(crate) fn irq_type_name(kind: pci::IrqType) -> &'static str {
     }
 }
 
+/// The `irq_info` file: what the kernel says about the line (the library's
+/// `info()`, WDF's `GetInfo`), and its type as read before the source existed
+/// (DriverKit's static `GetInterruptType`).
+pub(crate) struct IrqInfo {
+    pub(crate) control: InterruptControl<EduIrq>,
+    pub(crate) before: InterruptType,
+}
+
+impl fmt::Debug for IrqInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.control.info() {
+            Ok(info) => write!(f, "{}", info)?,
+            Err(e) => writeln!(f, "error: {:?}", e)?,
+        }
+        let before = match self.before {
+            InterruptType::Edge => "edge",
+            InterruptType::Level => "level",
+        };
+        writeln!(f, "type_before_source: {}", before)
+    }
+}
+
 /// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
 /// source's enable state; read the driver's disable count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);

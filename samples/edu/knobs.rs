@@ -80,6 +80,7 @@ pub(crate) fn parse_u32(bytes: &[u8]) -> Result<u32> {
 pub(crate) struct EduDebugfs {
     pub(crate) _test: Option<Pin<KBox<DebugfsFile<TestKnob>>>>,
     pub(crate) _irq_ctl: Option<Pin<KBox<DebugfsFile<IrqCtl>>>>,
+    pub(crate) _irq_info: Option<Pin<KBox<DebugfsFile<IrqInfo>>>>,
     pub(crate) _raise: Pin<KBox<DebugfsFile<Raise>>>,
     pub(crate) _info: Pin<KBox<DebugfsFile<Info>>>,
     pub(crate) _dir: Dir,
@@ -102,6 +103,7 @@ impl EduDebugfs {
             (Ok(raise), Ok(info)) => Some(Self {
                 _test: None,
                 _irq_ctl: None,
+                _irq_info: None,
                 _raise: raise,
                 _info: info,
                 _dir: dir,
@@ -111,12 +113,25 @@ impl EduDebugfs {
     }
 
     /// The files that need the interrupt source, which exists only at the end of
-    /// probe: `irq_ctl`, and `test` with `test_knobs=1`.
+    /// probe: `irq_ctl`, `irq_info` (with the line's type read before the source
+    /// existed, `before`), and `test` with `test_knobs=1`.
     pub(crate) fn add_irq_files(
         &mut self,
         engine: &Arc<EduEngine>,
         irq: &InterruptEventSource<'_, EduIrq>,
+        before: InterruptType,
     ) {
+        self._irq_info = KBox::pin_init(
+            self._dir.read_only_file(
+                c"irq_info",
+                IrqInfo {
+                    control: irq.control(),
+                    before,
+                },
+            ),
+            GFP_KERNEL,
+        )
+        .ok();
         self._irq_ctl = KBox::pin_init(
             self._dir.read_write_callback_file(
                 c"irq_ctl",
