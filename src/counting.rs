@@ -38,10 +38,13 @@ impl Counter {
         }
     }
 
-    /// Counts one event. Any context.
+    /// Counts one event. Any context. Returns whether this event made the counter
+    /// pending: no event was undelivered before it (an action delivering earlier
+    /// events may be running; they were taken before this one).
     #[inline]
-    pub fn produce(&self) {
-        self.produced.fetch_add(1, Release);
+    pub fn produce(&self) -> bool {
+        let before = self.produced.fetch_add(1, Release);
+        before == self.consumed.load(Relaxed)
     }
 
     /// Events produced and not yet consumed.
@@ -120,12 +123,15 @@ impl Timestamps {
 }
 
 /// The top half shared by counted sources: counts one event of the source with
-/// `counter` and `timestamps`, without waking its loop. Any context, hard IRQ included.
+/// `counter` and `timestamps`, without waking its loop. Any context, hard IRQ
+/// included. Returns whether the event made the source pending (see
+/// [`Counter::produce`]).
 #[inline]
-pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Timestamps) {
+pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Timestamps) -> bool {
     timestamps.record();
-    counter.produce();
+    let made_pending = counter.produce();
     base.stats.events.add(1, Relaxed);
+    made_pending
 }
 
 /// The bottom half shared by counted sources: if events are pending and the source

@@ -34,7 +34,7 @@ pub enum FilterResult {
 /// What a filter may do besides returning a verdict. Hard-IRQ context.
 pub struct FilterContext<'a> {
     pub(crate) device: &'a Device<Bound>,
-    pub(crate) signal: &'a dyn Fn(),
+    pub(crate) signal: &'a dyn Fn() -> bool,
     pub(crate) held: bool,
 }
 
@@ -65,7 +65,12 @@ impl<'a> FilterContext<'a> {
     ///
     /// The filter must have quieted the device (acknowledged its interrupt status),
     /// or a level-triggered line fires again at once.
-    pub fn signal_interrupt(&self) {
+    ///
+    /// Returns whether this call made the source pending, as WDF's
+    /// `WdfInterruptQueueDpcForIsr` answers whether it queued the DPC: `false` when
+    /// interrupts counted earlier are still undelivered (the action will see this
+    /// one with them), or when this top half already counted.
+    pub fn signal_interrupt(&self) -> bool {
         (self.signal)()
     }
 }

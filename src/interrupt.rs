@@ -277,14 +277,16 @@ impl<T: InterruptHandler> InterruptCore<T> {
     }
 
     /// Counts an interrupt and wakes the loop. Any context.
-    fn produce(&self) {
-        self.count();
+    fn produce(&self) -> bool {
+        let made_pending = self.count();
         self.base.signal_work_available_in_irq();
+        made_pending
     }
 
-    /// Counts an interrupt without waking the loop. Any context.
-    fn count(&self) {
-        count_event(&self.base, &self.counter, &self.timestamps);
+    /// Counts an interrupt without waking the loop; returns whether it made the
+    /// source pending. Any context.
+    fn count(&self) -> bool {
+        count_event(&self.base, &self.counter, &self.timestamps)
     }
 
     /// Auto-disable: masks a level line once until the bottom half unmasks it,
@@ -320,11 +322,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
         // One interrupt counts once: a filter that signalled and then answers
         // "schedule" gets the auto-disable, not a second count.
         let signalled = core::cell::Cell::new(false);
-        let signal = || {
-            if !signalled.replace(true) {
-                self.produce();
-            }
-        };
+        let signal = || !signalled.replace(true) && self.produce();
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
@@ -344,7 +342,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
                 // pass woken by an earlier signal that ran between the two must not
                 // be the last.
                 if !signalled.get() {
-                    self.count();
+                    let _ = self.count();
                 }
                 hooks::point_spin(Point::TopHalfSchedule);
                 self.mask_auto(held);
@@ -359,7 +357,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
     /// plain source) is not ours to handle any more: `IRQ_NONE` lets genirq's
     /// spurious-interrupt detection stop a device that was not quiesced.
     fn dying_top_half(&self, dev: &Device<Bound>) -> IrqReturn {
-        let signal = || {};
+        let signal = || false;
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
@@ -780,7 +778,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// Schedules the action as if an interrupt had arrived, without masking.
     /// Any context.
     pub fn signal_interrupt(&self) {
-        self.source.core.produce()
+        let _ = self.source.core.produce();
     }
 
     /// The Linux IRQ number.

@@ -38,7 +38,7 @@ pub struct SoftwareCore<T: SoftwareAction> {
 
 impl<T: SoftwareAction> SoftwareCore<T> {
     fn signal(&self) {
-        count_event(&self.base, &self.counter, &self.timestamps);
+        let _ = count_event(&self.base, &self.counter, &self.timestamps);
         self.base.signal_work_available();
     }
 }

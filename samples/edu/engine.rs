@@ -22,6 +22,8 @@ pub(crate) struct Counters {
     /// Actions of a plain source that found nothing to do: the top half was
     /// spurious (a level line re-delivered after the device dropped it).
     pub(crate) empty_actions: Atomic<u64>,
+    /// Filter signals that made the source pending (the others found it pending).
+    pub(crate) made_pending: Atomic<u64>,
 }
 
 impl Counters {
@@ -34,6 +36,7 @@ impl Counters {
             raised: Atomic::new(0),
             raise_timeouts: Atomic::new(0),
             empty_actions: Atomic::new(0),
+            made_pending: Atomic::new(0),
         }
     }
 }

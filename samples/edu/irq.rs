@@ -55,7 +55,9 @@ impl InterruptHandler for EduIrq {
         }
         // The device is quiet again: schedule without masking, so devices sharing
         // the line are never starved.
-        ctx.signal_interrupt();
+        if ctx.signal_interrupt() {
+            engine.counters.made_pending.add(1, Relaxed);
+        }
         if engine.signal_and_schedule.load(Relaxed) {
             return FilterResult::Schedule;
         }

@@ -28,6 +28,7 @@ impl fmt::Debug for Info {
             counters.raise_timeouts.load(Relaxed)
         )?;
         writeln!(f, "empty_actions: {}", counters.empty_actions.load(Relaxed))?;
+        writeln!(f, "made_pending: {}", counters.made_pending.load(Relaxed))?;
         writeln!(f, "fact_irqs: {}", counters.fact_irqs.load(Relaxed))?;
         writeln!(f, "fact_done: {}", counters.fact_done.load(Relaxed))?;
         write!(
