@@ -104,11 +104,15 @@ python3 "$WL_ROOT/scripts/qmp-responder.py" --socket "$qmp_sock" --serial-log "$
 	--log "$qmp_log" --timeout 90 </dev/null >>"$qmp_log" 2>&1 &
 responder=$!
 
+# tsc=reliable: TCG's TSC follows the host clock, but the clocksource watchdog
+# may still find it "unstable" under load and switch clocksources at run time;
+# the text patching that follows (static keys, int3) raced a CPU executing the
+# patched code on Debian's kernel (an int3 Oops in ktime_get_mono_fast_ns).
 rc=0
 timeout --foreground -k 10 "$timeout" qemu-system-x86_64 \
 	-accel "${WL_ACCEL:-tcg}" -machine pc -cpu max,la57=off -smp "$cpus" -m "$mem" \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 wl.mode=$mode $append" \
+	-append "console=ttyS0 panic=-1 tsc=reliable wl.mode=$mode $append" \
 	-display none -monitor none -serial "file:$log" -no-reboot \
 	-qmp "unix:$qmp_sock,server=on,wait=off" \
 	"${devices[@]}" </dev/null || rc=$?

@@ -129,6 +129,8 @@ impl Timestamps {
 #[inline]
 pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Timestamps) -> bool {
     timestamps.record();
+    // A test parks here to show a reader cannot see the time without its count.
+    super::hooks::point_spin(super::hooks::Point::CountTimeRecorded);
     let made_pending = counter.produce();
     base.stats.events.add(1, Relaxed);
     made_pending

@@ -9,6 +9,7 @@
 #include <linux/msi.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 
 #include "helpers.h"
 
@@ -67,4 +68,36 @@ bool wl_irq_effective_affinity(unsigned int irq, struct cpumask *out)
 		return false;
 	cpumask_copy(out, mask);
 	return true;
+}
+
+/* The interrupt lock: an IRQ-safe raw spinlock, one lockdep class for all. */
+void wl_raw_lock_init(raw_spinlock_t *lock)
+{
+	static struct lock_class_key key;
+
+	raw_spin_lock_init(lock);
+	lockdep_set_class_and_name(lock, &key, "workloop_interrupt_lock");
+}
+
+unsigned long wl_raw_lock_irqsave(raw_spinlock_t *lock)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+bool wl_raw_trylock_irqsave(raw_spinlock_t *lock, unsigned long *flags)
+{
+	return raw_spin_trylock_irqsave(lock, *flags);
+}
+
+void wl_raw_unlock_irqrestore(raw_spinlock_t *lock, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(lock, flags);
+}
+
+bool wl_irqs_disabled(void)
+{
+	return irqs_disabled();
 }

@@ -21,5 +21,11 @@ void wl_gate_lockdep_acquire(struct lockdep_map *map, int trylock, unsigned long
 void wl_gate_lockdep_release(struct lockdep_map *map, unsigned long ip);
 bool wl_irq_msi_info(unsigned int irq, bool *is_msix, unsigned int *index);
 bool wl_irq_effective_affinity(unsigned int irq, struct cpumask *out);
+struct raw_spinlock;
+void wl_raw_lock_init(struct raw_spinlock *lock);
+unsigned long wl_raw_lock_irqsave(struct raw_spinlock *lock);
+bool wl_raw_trylock_irqsave(struct raw_spinlock *lock, unsigned long *flags);
+void wl_raw_unlock_irqrestore(struct raw_spinlock *lock, unsigned long flags);
+bool wl_irqs_disabled(void);
 
 #endif

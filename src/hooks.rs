@@ -50,6 +50,8 @@ pub(crate) enum Point {
     /// `InterruptEventSource`'s drop: the source is closed (its top half only runs
     /// the filter), the line still requested.
     DropAfterClose,
+    /// A counted event's time is recorded, its count not yet.
+    CountTimeRecorded,
     /// Fail point: `WorkLoop::new` after its thread exists.
     FailLoopNewAfterThread,
 }

@@ -65,10 +65,12 @@ use super::{
     counting::{count_event, deliver_counted, Counter, Timestamps},
     event_source::{AsEventSource, EventSource, Initially, Source, SourceBase},
     filter::{FilterContext, FilterResult},
+    gate::Entry,
     hooks::{self, Point},
     info::{self, InterruptInfo},
+    interrupt_lock::{self, InterruptLocked, LastInterrupt},
     stats::{add_single_writer, SourceStats},
-    sys::{self, IrqLine},
+    sys::{self, IrqLine, RawIrqLock},
     work_loop::Gate,
     SourceOptions,
 };
@@ -199,6 +201,12 @@ pub struct InterruptCore<T: InterruptHandler> {
     held_mask_reported: AtomicFlag,
     /// Set at teardown: the top half only runs the filter, never schedules or masks.
     closed: AtomicFlag,
+    /// The interrupt lock (see `interrupt_lock.rs`), used if `lock_enabled`.
+    #[pin]
+    irq_lock: RawIrqLock,
+    lock_enabled: bool,
+    /// Interrupts counted since creation; written under the interrupt lock.
+    total: Atomic<u64>,
     storm: Storm,
     /// Unmasks a throttled line a tick later.
     #[pin]
@@ -246,6 +254,9 @@ impl<T: InterruptHandler> InterruptCore<T> {
             auto_masked: AtomicFlag::new(false),
             held_mask_reported: AtomicFlag::new(false),
             closed: AtomicFlag::new(false),
+            irq_lock <- RawIrqLock::new(),
+            lock_enabled: options.interrupt_lock,
+            total: Atomic::new(0),
             storm: Storm {
                 limit: storm_limit(options.storm_per_sec),
                 window_ns: Atomic::new(0),
@@ -284,9 +295,30 @@ impl<T: InterruptHandler> InterruptCore<T> {
     }
 
     /// Counts an interrupt without waking the loop; returns whether it made the
-    /// source pending. Any context.
+    /// source pending. Any context; under the interrupt lock if the source has one.
     fn count(&self) -> bool {
-        count_event(&self.base, &self.counter, &self.timestamps)
+        let made_pending = count_event(&self.base, &self.counter, &self.timestamps);
+        // One writer at a time where it matters: `last_interrupt` needs the lock.
+        self.total.store(self.total.load(Relaxed) + 1, Relaxed);
+        made_pending
+    }
+
+    /// The interrupt lock, if the source has one.
+    fn interrupt_lock(&self) -> Option<&RawIrqLock> {
+        self.lock_enabled.then_some(&self.irq_lock)
+    }
+
+    /// See [`InterruptEventSource::last_interrupt`].
+    fn last_interrupt(&self, entry: Entry) -> Result<LastInterrupt> {
+        let _locked = match entry {
+            Entry::Wait => interrupt_lock::acquire(self.interrupt_lock())?,
+            Entry::Try => interrupt_lock::try_acquire(self.interrupt_lock())?,
+        };
+        Ok(LastInterrupt {
+            pending: self.counter.pending().into(),
+            time_ns: self.timestamps.last(),
+            total: self.total.load(Relaxed),
+        })
     }
 
     /// Auto-disable: masks a level line once until the bottom half unmasks it,
@@ -315,6 +347,9 @@ impl<T: InterruptHandler> InterruptCore<T> {
     }
 
     fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
+        // Held around the filter and the count: code holding it never runs
+        // concurrently with this.
+        let _locked = self.interrupt_lock().map(RawIrqLock::lock);
         if self.closed.load(Acquire) {
             return self.dying_top_half(dev);
         }
@@ -778,7 +813,47 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// Schedules the action as if an interrupt had arrived, without masking.
     /// Any context.
     pub fn signal_interrupt(&self) {
-        let _ = self.source.core.produce();
+        let core = &self.source.core;
+        // Serialized with the top half for `last_interrupt`, except where the
+        // caller has interrupts off (it may hold this very lock).
+        let _locked = core
+            .interrupt_lock()
+            .filter(|_| !sys::irqs_disabled())
+            .map(RawIrqLock::lock);
+        let _ = core.produce();
+    }
+
+    /// Runs `f` holding the source's interrupt lock (KMDF's
+    /// `WdfInterruptSynchronize`): no top half of the source runs meanwhile. See
+    /// [`interrupt_lock`](super::interrupt_lock) for the rules.
+    ///
+    /// # Errors
+    ///
+    /// `ENOTSUPP` without [`SourceOptions::interrupt_lock`], `EDEADLK` with
+    /// interrupts off (inside the filter).
+    pub fn synchronize<R>(&self, f: impl FnOnce(&InterruptLocked<'_>) -> R) -> Result<R> {
+        let locked = interrupt_lock::acquire(self.source.core.interrupt_lock())?;
+        Ok(f(&locked))
+    }
+
+    /// Takes the interrupt lock (WDF's `AcquireInterruptLock`) until the returned
+    /// proof is dropped (`ReleaseInterruptLock`). Errors as
+    /// [`InterruptEventSource::synchronize`].
+    pub fn acquire_interrupt_lock(&self) -> Result<InterruptLocked<'_>> {
+        interrupt_lock::acquire(self.source.core.interrupt_lock())
+    }
+
+    /// Takes the interrupt lock only if it is free (WDF's
+    /// `TryToAcquireInterruptLock`): `EBUSY` while a top half holds it.
+    pub fn try_acquire_interrupt_lock(&self) -> Result<InterruptLocked<'_>> {
+        interrupt_lock::try_acquire(self.source.core.interrupt_lock())
+    }
+
+    /// The interrupts counted and not yet delivered and the time of the newest,
+    /// read together under the interrupt lock (DriverKit's `GetLastInterrupt`).
+    /// Errors as [`InterruptEventSource::synchronize`].
+    pub fn last_interrupt(&self) -> Result<LastInterrupt> {
+        self.source.core.last_interrupt(Entry::Wait)
     }
 
     /// The Linux IRQ number.
@@ -873,6 +948,23 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// The driver's disable count.
     pub fn disable_depth(&self) -> u32 {
         self.0.disable_depth()
+    }
+
+    /// See [`InterruptEventSource::synchronize`].
+    pub fn synchronize<R>(&self, f: impl FnOnce(&InterruptLocked<'_>) -> R) -> Result<R> {
+        let locked = interrupt_lock::acquire(self.0.interrupt_lock())?;
+        Ok(f(&locked))
+    }
+
+    /// See [`InterruptEventSource::last_interrupt`].
+    pub fn last_interrupt(&self) -> Result<LastInterrupt> {
+        self.0.last_interrupt(Entry::Wait)
+    }
+
+    /// [`InterruptControl::last_interrupt`], but `EBUSY` instead of waiting while a
+    /// top half holds the interrupt lock.
+    pub fn try_last_interrupt(&self) -> Result<LastInterrupt> {
+        self.0.last_interrupt(Entry::Try)
     }
 
     /// See [`InterruptEventSource::info`]; `ENODEV` once the source is dropped.

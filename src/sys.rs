@@ -308,6 +308,94 @@ extern "C" {
     fn wl_gate_lockdep_release(map: *mut c_void, ip: usize);
     fn wl_irq_msi_info(irq: u32, is_msix: *mut bool, index: *mut u32) -> bool;
     fn wl_irq_effective_affinity(irq: u32, out: *mut bindings::cpumask) -> bool;
+    fn wl_raw_lock_init(lock: *mut bindings::raw_spinlock_t);
+    fn wl_raw_lock_irqsave(lock: *mut bindings::raw_spinlock_t) -> kernel::ffi::c_ulong;
+    fn wl_raw_trylock_irqsave(
+        lock: *mut bindings::raw_spinlock_t,
+        flags: *mut kernel::ffi::c_ulong,
+    ) -> bool;
+    fn wl_raw_unlock_irqrestore(lock: *mut bindings::raw_spinlock_t, flags: kernel::ffi::c_ulong);
+    fn wl_irqs_disabled() -> bool;
+}
+
+/// An IRQ-safe raw spinlock (`raw_spinlock_t` taken with `irqsave`), the lock a
+/// hard-IRQ handler can take on every kernel, PREEMPT_RT and `threadirqs`
+/// included (a `spinlock_t` sleeps there). Kernel 7.2's Rust has none.
+///
+/// # Invariants
+///
+/// `raw` is initialized (`raw_spin_lock_init`) and pinned.
+#[pin_data]
+pub(crate) struct RawIrqLock {
+    #[pin]
+    raw: kernel::types::Opaque<bindings::raw_spinlock_t>,
+}
+
+// SAFETY: A raw spinlock may be taken and released from any task or CPU.
+unsafe impl Send for RawIrqLock {}
+// SAFETY: As for `Send`: its operations are thread-safe C calls.
+unsafe impl Sync for RawIrqLock {}
+
+impl RawIrqLock {
+    /// A new, unlocked lock (lockdep class `workloop_interrupt_lock`).
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes and pinned; the C helper
+            // initializes it in place.
+            // INVARIANT: Initialized here.
+            raw <- kernel::types::Opaque::ffi_init(|slot| unsafe { wl_raw_lock_init(slot) }),
+        })
+    }
+
+    /// Takes the lock with interrupts off; spins. Any context.
+    pub(crate) fn lock(&self) -> RawIrqGuard<'_> {
+        // SAFETY: `raw` is initialized (type invariant).
+        let flags = unsafe { wl_raw_lock_irqsave(self.raw.get()) };
+        RawIrqGuard {
+            lock: self,
+            flags,
+            _not_send: kernel::types::NotThreadSafe,
+        }
+    }
+
+    /// Takes the lock with interrupts off if it is free. Any context.
+    pub(crate) fn try_lock(&self) -> Option<RawIrqGuard<'_>> {
+        let mut flags = 0;
+        // SAFETY: `raw` is initialized (type invariant); `flags` is valid.
+        let locked = unsafe { wl_raw_trylock_irqsave(self.raw.get(), &mut flags) };
+        // INVARIANT: A guard exists only for a lock this task took (never built,
+        // and so never dropped, for a failed attempt).
+        locked.then(|| RawIrqGuard {
+            lock: self,
+            flags,
+            _not_send: kernel::types::NotThreadSafe,
+        })
+    }
+}
+
+/// A held [`RawIrqLock`]; releases it and restores the interrupt state on drop.
+///
+/// # Invariants
+///
+/// The calling task holds `lock`, taken with the saved interrupt state `flags`.
+pub(crate) struct RawIrqGuard<'a> {
+    lock: &'a RawIrqLock,
+    flags: kernel::ffi::c_ulong,
+    _not_send: kernel::types::NotThreadSafe,
+}
+
+impl Drop for RawIrqGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Held by this task with `flags` (type invariant).
+        unsafe { wl_raw_unlock_irqrestore(self.lock.raw.get(), self.flags) };
+    }
+}
+
+/// Whether local interrupts are off (a spinlock with `irqsave` held, a hard
+/// handler running).
+pub(crate) fn irqs_disabled() -> bool {
+    // SAFETY: Reads the local CPU's interrupt state; no requirement.
+    unsafe { wl_irqs_disabled() }
 }
 
 /// Waits for an RCU grace period. Process context; sleeps.

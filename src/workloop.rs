@@ -40,6 +40,7 @@ pub mod gate_cell;
 pub(crate) mod hooks;
 pub mod info;
 pub mod interrupt;
+pub mod interrupt_lock;
 pub mod software;
 pub mod stats;
 mod sys;
@@ -54,6 +55,7 @@ pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};
 pub use info::{InterruptInfo, InterruptKind, InterruptType, Polarity};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
+pub use interrupt_lock::{InterruptLocked, LastInterrupt};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
 pub use sys::{cancel_work_sync, line_state, LineState, Priority};
 pub use thread::{spawn, Thread};
@@ -74,6 +76,10 @@ pub struct SourceOptions {
     /// tick, then retried); 0 turns the throttle off. Measured per millisecond,
     /// at most 500 calls per millisecond. Default: 200,000.
     pub storm_per_sec: u32,
+    /// Interrupt sources: give the source an interrupt lock (WDF's), which its top
+    /// half holds around the filter and the count; see [`interrupt_lock`].
+    /// Default: off (a source without it pays nothing).
+    pub interrupt_lock: bool,
 }
 
 impl Default for SourceOptions {
@@ -82,6 +88,7 @@ impl Default for SourceOptions {
             timestamps: true,
             counter_start: 0,
             storm_per_sec: 200_000,
+            interrupt_lock: false,
         }
     }
 }

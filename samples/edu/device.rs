@@ -171,6 +171,9 @@ impl<'a> EduDevice<'a> {
         let debugfs = roots.and_then(|(edu, _)| EduDebugfs::new(&edu, &engine));
         let options = SourceOptions {
             storm_per_sec: *module_parameters::storm_per_sec.value(),
+            // The filter acknowledges the device under the interrupt lock; the
+            // tests take it to exclude the top half.
+            interrupt_lock: true,
             ..SourceOptions::default()
         };
         let handler = EduIrq {
