@@ -33,6 +33,7 @@
 pub mod command_gate;
 pub mod counting;
 mod debugfs;
+pub mod dyn_action;
 pub mod event_source;
 pub mod filter;
 pub mod gate;
@@ -49,6 +50,7 @@ pub mod timer;
 pub mod work_loop;
 
 pub use command_gate::CommandGate;
+pub use dyn_action::{ActionFn, DynAction};
 pub use event_source::{AsEventSource, EventSource, Source, SourceBase};
 pub use filter::{FilterContext, FilterResult};
 pub use gate::{SleepResult, Wake};

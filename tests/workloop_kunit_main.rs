@@ -32,8 +32,9 @@ impl kernel::Module for WorkloopKunit {
 #[kunit_tests(workloop)]
 mod tests {
     use super::workloop::{
-        event_of, spawn, CommandGate, Gate, LoopOptions, SleepResult, SoftwareAction,
-        SoftwareEventSource, SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
+        event_of, spawn, ActionFn, CommandGate, DynAction, Gate, LoopOptions, SleepResult,
+        SoftwareAction, SoftwareEventSource, SourceOptions, TimerAction, TimerEventSource, Wake,
+        WorkLoop,
     };
     use kernel::{
         impl_has_hr_timer,
@@ -229,6 +230,91 @@ mod tests {
         assert!(wait_until(5000, || src.handler().total() == 2000));
         assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
         Ok(())
+    }
+
+    /// A `DynAction` closure counting its events into `counter`, slowly enough
+    /// (1 ms a call) that a replacement races a running call.
+    fn counting_action(counter: &Arc<Atomic<u64>>) -> Result<ActionFn> {
+        let counter = counter.clone();
+        Ok(KBox::new(
+            move |_gate: &Gate<'_>, count: u32| {
+                counter.add(u64::from(count), Relaxed);
+                fsleep(Delta::from_millis(1));
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    #[test]
+    fn api_set_handler_old_action_never_runs_after_return() -> Result {
+        let lp = new_loop(c"wl-sethandler")?;
+        let (old, new) = (
+            Arc::new(Atomic::new(0u64), GFP_KERNEL)?,
+            Arc::new(Atomic::new(0u64), GFP_KERNEL)?,
+        );
+        let action = DynAction::new(&lp, Some(counting_action(&old)?));
+        let src = SoftwareEventSource::new(c"dyn", SourceOptions::default(), action)?;
+        lp.add_event_source(&src)?;
+        let (s, stop) = (src.signaller(), Arc::new(Atomic::new(0u32), GFP_KERNEL)?);
+        let stop2 = stop.clone();
+        let t = spawn(c"wl-dyn-sig", None, move || {
+            while stop2.load(Relaxed) == 0 {
+                s.signal();
+                fsleep(Delta::from_micros(100));
+            }
+        })?;
+        assert!(wait_until(5000, || old.load(Relaxed) > 0));
+        let replaced =
+            lp.run_action(|g| src.handler().set_handler(g, Some(counting_action(&new)?)))??;
+        assert!(replaced.is_some());
+        let frozen = old.load(Relaxed);
+        // Signals keep coming: only the new closure may see them.
+        assert!(wait_until(5000, || new.load(Relaxed) > 10));
+        fsleep(Delta::from_millis(20));
+        stop.store(1, Relaxed);
+        t.join();
+        assert_eq!(old.load(Relaxed), frozen);
+        Ok(())
+    }
+
+    #[test]
+    fn api_set_handler_inside_the_action_applies_from_the_next_call() -> Result {
+        let lp = new_loop(c"wl-sethandler2")?;
+        let calls = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let new = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let action: Arc<DynAction> = Arc::new(DynAction::new(&lp, None), GFP_KERNEL)?;
+        let (c2, n2, a2) = (calls.clone(), new.clone(), action.clone());
+        // The first closure replaces itself on its first call.
+        let first: ActionFn = KBox::new(
+            move |g: &Gate<'_>, _count: u32| {
+                c2.add(1, Relaxed);
+                if let Ok(next) = counting_action(&n2) {
+                    let _ = a2.set_handler(g, Some(next));
+                }
+            },
+            GFP_KERNEL,
+        )?;
+        lp.run_action(|g| action.set_handler(g, Some(first)))??;
+        let src =
+            SoftwareEventSource::new(c"dyn2", SourceOptions::default(), Forward(action.clone()))?;
+        lp.add_event_source(&src)?;
+        for _ in 0..3 {
+            let before = calls.load(Relaxed) + new.load(Relaxed);
+            src.signal();
+            assert!(wait_until(5000, || calls.load(Relaxed) + new.load(Relaxed) > before));
+        }
+        assert_eq!(calls.load(Relaxed), 1);
+        assert_eq!(new.load(Relaxed), 2);
+        Ok(())
+    }
+
+    /// Runs a shared `DynAction` (so that its closure can reach it).
+    struct Forward(Arc<DynAction>);
+
+    impl SoftwareAction for Forward {
+        fn action(&self, gate: &Gate<'_>, count: u32) {
+            SoftwareAction::action(&*self.0, gate, count)
+        }
     }
 
     #[test]
