@@ -69,6 +69,46 @@ pub enum Polarity {
     Unknown,
 }
 
+/// Where a line's interrupts may go (WDF's `WDF_INTERRUPT_POLICY`), set with
+/// `set_affinity` and read back with `info().target_cpus`.
+pub enum AffinityPolicy<'a> {
+    /// Every online CPU (`WdfIrqPolicyAllProcessorsInMachine`).
+    AllProcessors,
+    /// The CPUs of the mask (`WdfIrqPolicySpecifiedProcessors`); at least one
+    /// must be online.
+    Processors(&'a kernel::cpumask::Cpumask),
+}
+
+/// Applies `policy` to line `irq`.
+///
+/// # Errors
+///
+/// `EINVAL` for a mask with no online CPU, or the error of `irq_set_affinity`.
+///
+/// # Safety
+///
+/// `irq` must be requested by the caller for the whole call.
+pub(crate) unsafe fn set_affinity(irq: u32, policy: AffinityPolicy<'_>) -> Result {
+    let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+    for cpu in 0..nr_cpu_ids() {
+        let Some(id) = CpuId::from_u32(cpu) else {
+            continue;
+        };
+        let wanted = match &policy {
+            AffinityPolicy::AllProcessors => true,
+            AffinityPolicy::Processors(m) => m.test(id),
+        };
+        if wanted && sys::cpu_online(cpu) {
+            mask.set(id);
+        }
+    }
+    if mask.empty() {
+        return Err(EINVAL);
+    }
+    // SAFETY: By the caller the line is requested.
+    unsafe { sys::set_irq_affinity(irq, &mask) }
+}
+
 /// WDF's `WDF_INTERRUPT_INFO` for one line, read from the kernel.
 pub struct InterruptInfo {
     /// The Linux IRQ number (WDF's `Vector`).

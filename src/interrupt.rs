@@ -67,7 +67,7 @@ use super::{
     filter::{FilterContext, FilterResult},
     gate::Entry,
     hooks::{self, Point},
-    info::{self, InterruptInfo},
+    info::{self, AffinityPolicy, InterruptInfo},
     interrupt_lock::{self, InterruptLocked, LastInterrupt},
     stats::{add_single_writer, SourceStats},
     sys::{self, IrqLine, RawIrqLock},
@@ -880,6 +880,18 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
         unsafe { info::line_info(core.line.number(), core.shared) }
     }
 
+    /// Sets where the line's interrupts may go (WDF's `SetPolicy`); read the
+    /// result back with [`InterruptEventSource::info`]. Process context.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a mask with no online CPU (nothing changes), `ENOMEM`, or the
+    /// error of `irq_set_affinity`.
+    pub fn set_affinity(&self, policy: AffinityPolicy<'_>) -> Result {
+        // SAFETY: The line is requested while `self` exists (type invariant).
+        unsafe { info::set_affinity(self.source.core.line.number(), policy) }
+    }
+
     /// Whether the line was requested as shared.
     pub fn is_shared(&self) -> bool {
         self.source.core.shared
@@ -965,6 +977,20 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// top half holds the interrupt lock.
     pub fn try_last_interrupt(&self) -> Result<LastInterrupt> {
         self.0.last_interrupt(Entry::Try)
+    }
+
+    /// See [`InterruptEventSource::set_affinity`]; `ENODEV` once the source is
+    /// dropped.
+    pub fn set_affinity(&self, policy: AffinityPolicy<'_>) -> Result {
+        let hold = self.0.disable_count.lock();
+        if self.0.closed.load(Acquire) {
+            return Err(ENODEV);
+        }
+        // SAFETY: Not closed, checked under the mutex the drop closes under: the
+        // line stays requested until this guard is released.
+        let result = unsafe { info::set_affinity(self.0.line.number(), policy) };
+        drop(hold);
+        result
     }
 
     /// See [`InterruptEventSource::info`]; `ENODEV` once the source is dropped.

@@ -405,7 +405,7 @@ pub(crate) fn synchronize_rcu() {
 }
 
 /// Whether `cpu` (below `nr_cpu_ids`) is online now.
-fn cpu_online(cpu: u32) -> bool {
+pub(crate) fn cpu_online(cpu: u32) -> bool {
     // SAFETY: `__cpu_online_mask` is the kernel's online mask, valid for its
     // lifetime; reading a bit of it needs no lock.
     let online = unsafe {
@@ -574,6 +574,17 @@ pub(crate) unsafe fn msi_info(irq: u32) -> Option<(bool, u32)> {
 pub(crate) unsafe fn effective_affinity(irq: u32, out: &mut kernel::cpumask::Cpumask) -> bool {
     // SAFETY: By the caller the descriptors exist; `out` is a valid cpumask.
     unsafe { wl_irq_effective_affinity(irq, out.as_raw()) }
+}
+
+/// Sets the CPUs line `irq`'s interrupts may go to (`irq_set_affinity`).
+///
+/// # Safety
+///
+/// `irq` must be requested by the caller for the whole call.
+pub(crate) unsafe fn set_irq_affinity(irq: u32, mask: &kernel::cpumask::Cpumask) -> Result {
+    // SAFETY: By the caller the line exists; `mask` is a valid cpumask, which
+    // the kernel copies.
+    kernel::error::to_result(unsafe { bindings::irq_set_affinity(irq, mask.as_raw()) })
 }
 
 /// The interrupt domain's number of line `irq` (`irq_data.hwirq`).

@@ -55,7 +55,7 @@ pub use event_source::{AsEventSource, EventSource, Source, SourceBase};
 pub use filter::{FilterContext, FilterResult};
 pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};
-pub use info::{InterruptInfo, InterruptKind, InterruptType, Polarity};
+pub use info::{AffinityPolicy, InterruptInfo, InterruptKind, InterruptType, Polarity};
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use interrupt_lock::{InterruptLocked, LastInterrupt};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};

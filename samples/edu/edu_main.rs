@@ -47,6 +47,7 @@ use factorial::{CompletedBy, EduFile, FactQueue, FactTimeout};
 use irq::{
     irq_ctl_read, irq_ctl_write, irq_sharing, irq_type_name, irq_vector, EduIrq, IrqCtl, IrqInfo,
 };
+use kernel::{cpu::CpuId, cpumask::CpumaskVar};
 use kernel::{
     debugfs::{Dir, File as DebugfsFile},
     device::{Bound, Core},
@@ -73,9 +74,9 @@ use params::{check_params, IrqMode};
 use regs::{DmaDirection, DMA_WINDOW, IRQ_DMA, IRQ_FACTORIAL, IRQ_TEST};
 use test_knobs::TestKnob;
 use workloop::{
-    event_of, CommandGate, FilterContext, FilterResult, Gate, GateCell, InterruptControl,
-    InterruptEventSource, InterruptHandler, InterruptType, LoopOptions, Sharing, SourceOptions,
-    TimerAction, TimerEventSource, Wake, WorkLoop,
+    event_of, AffinityPolicy, CommandGate, FilterContext, FilterResult, Gate, GateCell,
+    InterruptControl, InterruptEventSource, InterruptHandler, InterruptType, LoopOptions, Sharing,
+    SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
 };
 
 type Bar0 = pci::Bar<'static, { regs::END }>;

@@ -158,15 +158,25 @@ impl fmt::Debug for IrqInfo {
 }
 
 /// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
-/// source's enable state; read the driver's disable count.
+/// source's enable state, `affinity all` or `affinity <cpu>` to set where its
+/// interrupts go (WDF's `SetPolicy`); read the driver's disable count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);
 
 pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Result {
-    let mut buf = [0u8; 16];
+    let mut buf = [0u8; 24];
     match read_word(reader, &mut buf)? {
         "disable" => ctl.0.disable(),
         "enable" => ctl.0.enable(),
-        _ => Err(EINVAL),
+        "affinity all" => ctl.0.set_affinity(AffinityPolicy::AllProcessors),
+        word => match word.strip_prefix("affinity ") {
+            Some(cpu) => {
+                let cpu = CpuId::from_u32(parse_u32(cpu.as_bytes())?).ok_or(EINVAL)?;
+                let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
+                mask.set(cpu);
+                ctl.0.set_affinity(AffinityPolicy::Processors(&mask))
+            }
+            None => Err(EINVAL),
+        },
     }
 }
 
