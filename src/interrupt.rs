@@ -298,8 +298,11 @@ impl<T: InterruptHandler> InterruptCore<T> {
     /// source pending. Any context; under the interrupt lock if the source has one.
     fn count(&self) -> bool {
         let made_pending = count_event(&self.base, &self.counter, &self.timestamps);
-        // One writer at a time where it matters: `last_interrupt` needs the lock.
-        self.total.store(self.total.load(Relaxed) + 1, Relaxed);
+        // Only `last_interrupt` reads it, and only with the lock, which then
+        // serializes this writer: a source without the lock does no extra work.
+        if self.lock_enabled {
+            self.total.store(self.total.load(Relaxed) + 1, Relaxed);
+        }
         made_pending
     }
 
@@ -982,28 +985,27 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// See [`InterruptEventSource::set_affinity`]; `ENODEV` once the source is
     /// dropped.
     pub fn set_affinity(&self, policy: AffinityPolicy<'_>) -> Result {
-        let hold = self.0.disable_count.lock();
-        if self.0.closed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        // SAFETY: Not closed, checked under the mutex the drop closes under: the
-        // line stays requested until this guard is released.
-        let result = unsafe { info::set_affinity(self.0.line.number(), policy) };
-        drop(hold);
-        result
+        // SAFETY: `with_line` runs the closure while the line is requested.
+        self.with_line(|irq| unsafe { info::set_affinity(irq, policy) })
     }
 
     /// See [`InterruptEventSource::info`]; `ENODEV` once the source is dropped.
     pub fn info(&self) -> Result<InterruptInfo> {
-        let hold = self.0.disable_count.lock();
+        let shared = self.0.shared;
+        // SAFETY: `with_line` runs the closure while the line is requested.
+        self.with_line(|irq| unsafe { info::line_info(irq, shared) })
+    }
+
+    /// Runs `f` with the line's number while the line is certainly requested:
+    /// the source is not closed, checked under the mutex its drop closes under,
+    /// held until `f` returns. `ENODEV` once the source is dropped. Process
+    /// context; the drop waits for `f`, which must not wait for the drop.
+    fn with_line<R>(&self, f: impl FnOnce(u32) -> Result<R>) -> Result<R> {
+        let _hold = self.0.disable_count.lock();
         if self.0.closed.load(Acquire) {
             return Err(ENODEV);
         }
-        // SAFETY: Not closed, checked under the mutex the drop closes under: the
-        // line stays requested until this guard is released.
-        let info = unsafe { info::line_info(self.0.line.number(), self.0.shared) };
-        drop(hold);
-        info
+        f(self.0.line.number())
     }
 }
 
