@@ -50,6 +50,19 @@ if [ -f "$out/.wl-built" ]; then
 	exit 0
 fi
 
+# One kernel build at a time on this machine (two would each take twice as
+# long and may fight over the same tree): wait for the other, then look again.
+mkdir -p "$WL_CACHE/build"
+exec 9>"$WL_CACHE/build/.lock"
+if ! flock -n 9; then
+	wl_stage "kernel ($flavour): waiting for another kernel build to finish"
+	flock 9
+fi
+if [ -f "$out/.wl-built" ]; then
+	echo "$out"
+	exit 0
+fi
+
 wl_need_space "$WL_CACHE" 6000
 mkdir -p "$out"
 log="$WL_CACHE/logs/kernel-$flavour.log"
