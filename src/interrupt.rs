@@ -17,11 +17,14 @@
 //!
 //! - the hold: the source is held while the driver disabled it
 //!   ([`InterruptEventSource::disable`] and [`InterruptEventSource::enable`]
-//!   nest, a count under a mutex), while its loop is stopped, and while it is on
-//!   no loop. On an exclusive line the hold masks the line (on becoming held)
-//!   and unmasks it (on ending). The source is created disabled (count 1; the
-//!   line is requested with `IRQF_NO_AUTOEN`). An enable without a matching
-//!   disable fails with `EINVAL` instead of warning.
+//!   nest, a count under a mutex, beside the idempotent flag of
+//!   [`InterruptEventSource::set_enable`]), while its loop is stopped, while it
+//!   is on no loop, and for good once cancelled. On an exclusive line the hold
+//!   masks the line (on becoming held) and unmasks it (on ending). The source is
+//!   created disabled (the flag off; the line is requested with
+//!   `IRQF_NO_AUTOEN`). An enable without a matching disable fails with
+//!   `EINVAL` instead of warning. The driver's enable and disable hooks and
+//!   cancel are in `interrupt/lifecycle.rs`.
 //! - the top half's auto-disable: set only by the top half (after it counted
 //!   the interrupt and masked the line); cleared by the bottom half once the
 //!   action consumed every interrupt counted before it (genirq's oneshot rule:
@@ -75,6 +78,8 @@ use super::{
     SourceOptions,
 };
 use core::marker::PhantomData;
+
+mod lifecycle;
 use kernel::{
     device::{Bound, Device},
     irq::{self, Flags, IrqRequest, IrqReturn},
@@ -129,8 +134,28 @@ pub trait InterruptHandler: Send + Sync + 'static {
     /// (so a device that still asserts is acknowledged, not left to storm the
     /// line's other devices), but nothing is scheduled or masked. The default does
     /// nothing: a plain source (no filter) whose device may still assert must
-    /// override it.
+    /// override it. Also called, once, by [`InterruptEventSource::cancel`].
     fn quiesce(&self) {}
+
+    /// WDF's `EvtInterruptEnable`: program the device to interrupt. Called when
+    /// the driver's enable ([`InterruptEventSource::enable`],
+    /// [`InterruptEventSource::set_enable`]) ends its last disable, after the
+    /// line was unmasked. With the source's interrupt lock held if it has one
+    /// (`locked` is then `Some`, interrupts are off: no sleeping), else in
+    /// process context. An error undoes the enable (the source is held and its
+    /// line masked again, the disable count is what it was) and is returned to
+    /// the caller. The default does nothing.
+    fn on_enable(&self, _locked: Option<&InterruptLocked<'_>>) -> Result {
+        Ok(())
+    }
+
+    /// WDF's `EvtInterruptDisable`: stop the device interrupting. Called when the
+    /// driver's disable ([`InterruptEventSource::disable`],
+    /// [`InterruptEventSource::set_enable`]) begins from enabled, before the line
+    /// is masked and the top half waited for; same context as
+    /// [`InterruptHandler::on_enable`]. Not called at drop or cancel, which call
+    /// [`InterruptHandler::quiesce`]. The default does nothing.
+    fn on_disable(&self, _locked: Option<&InterruptLocked<'_>>) {}
 }
 
 /// Whether the line may be shared with other devices.
@@ -153,9 +178,14 @@ enum Trigger {
 }
 
 /// Who holds the source disabled, apart from the top half's auto-disable.
+#[derive(Clone, Copy)]
 struct Hold {
     /// The driver's nesting disable count.
     driver: u32,
+    /// The driver's enable flag is off (DriverKit's `SetEnable(false)`): holds
+    /// however often it was set. Set at creation, so that the first `enable`
+    /// (or `set_enable(true)`) starts the source.
+    off: bool,
     /// The loop the source was on stopped; cleared when it is attached again.
     stopped: bool,
     /// The source is on no loop (not attached yet, or removed).
@@ -164,7 +194,12 @@ struct Hold {
 
 impl Hold {
     fn held(&self) -> bool {
-        self.driver > 0 || self.stopped || self.detached
+        self.driver_depth() > 0 || self.stopped || self.detached
+    }
+
+    /// The driver's part: its nesting disables plus the flag.
+    fn driver_depth(&self) -> u32 {
+        self.driver + u32::from(self.off)
     }
 }
 
@@ -199,8 +234,11 @@ pub struct InterruptCore<T: InterruptHandler> {
     auto_masked: AtomicFlag,
     /// A shared line was masked for a held source (reported once in the log).
     held_mask_reported: AtomicFlag,
-    /// Set at teardown: the top half only runs the filter, never schedules or masks.
+    /// Set at teardown or cancel: the top half only runs the filter, never
+    /// schedules or masks, and every line operation fails with `ENODEV`.
     closed: AtomicFlag,
+    /// Set by the first of cancel and drop, which quiesces the device.
+    quiesced: AtomicFlag,
     /// The interrupt lock (see `interrupt_lock.rs`), used if `lock_enabled`.
     #[pin]
     irq_lock: RawIrqLock,
@@ -254,6 +292,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
             auto_masked: AtomicFlag::new(false),
             held_mask_reported: AtomicFlag::new(false),
             closed: AtomicFlag::new(false),
+            quiesced: AtomicFlag::new(false),
             irq_lock <- RawIrqLock::new(),
             lock_enabled: options.interrupt_lock,
             total: Atomic::new(0),
@@ -266,7 +305,8 @@ impl<T: InterruptHandler> InterruptCore<T> {
             },
             storm_work <- new_delayed_work!("workloop::interrupt::storm"),
             disable_count <- new_mutex!(Hold {
-                driver: 1,
+                driver: 0,
+                off: true,
                 stopped: false,
                 detached: true,
             }),
@@ -496,36 +536,6 @@ impl<T: InterruptHandler> InterruptCore<T> {
         self.unmask_auto();
     }
 
-    fn enable_line(&self) -> Result {
-        if !self.base.is_attached() {
-            return Err(sys::enotconn());
-        }
-        let mut hold = self.disable_count.lock();
-        // Checked under the mutex teardown sets it under: no line operation after.
-        if self.closed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        if hold.driver == 0 {
-            return Err(EINVAL);
-        }
-        self.unhold(&mut hold, |h| h.driver -= 1);
-        Ok(())
-    }
-
-    fn disable_line(&self) -> Result {
-        let mut hold = self.disable_count.lock();
-        if self.closed.load(Acquire) {
-            return Err(ENODEV);
-        }
-        self.hold(&mut hold, |h| h.driver += 1);
-        hooks::point(Point::DisableBeforeSync);
-        // Still under the mutex teardown takes before `free_irq`: the line stays
-        // requested for the whole wait, as `disable_irq` requires.
-        self.line.synchronize();
-        drop(hold);
-        Ok(())
-    }
-
     /// Applies `change` to the holders (`hold` is the locked state). If that made
     /// the source held: the action and (on an exclusive line) the line are masked,
     /// and once no top half runs with the old state, an auto-disable taken for an
@@ -569,9 +579,9 @@ impl<T: InterruptHandler> InterruptCore<T> {
         }
     }
 
-    /// The driver's current disable count.
+    /// The driver's current disable count (its flag counts as one).
     fn disable_depth(&self) -> u32 {
-        self.disable_count.lock().driver
+        self.disable_count.lock().driver_depth()
     }
 }
 
@@ -634,8 +644,8 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
     /// (Kernel 7.2's `Registration::try_synchronize` cannot be used to check: it
     /// calls `synchronize_irq`, which sleeps, inside an RCU read-side section.)
     fn handle_dropping(this: &Arc<Self>) {
-        // 0. The device stops raising the interrupt.
-        this.handler.quiesce();
+        // 0. The device stops raising the interrupt (unless a cancel did that).
+        this.quiesce_once();
         // 1. The top half stops scheduling and masking, and the source is held
         //    disabled.
         {
@@ -643,7 +653,7 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
             // Under the mutex: an `InterruptControl` sees it before its next line
             // operation, and one in the middle of a `disable` has finished it.
             this.closed.store(true, Release);
-            this.hold(&mut hold, |h| h.driver = h.driver.max(1));
+            this.hold(&mut hold, |h| h.off = true);
         }
         this.line.synchronize();
         hooks::point(Point::DropAfterClose);
@@ -788,7 +798,8 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// # Errors
     ///
     /// `ENOTCONN` if the source is not attached to a loop, `EINVAL` if it is not
-    /// disabled (an unbalanced enable).
+    /// disabled (an unbalanced enable), `ENODEV` once cancelled, or the error of
+    /// [`InterruptHandler::on_enable`] (the source then stays disabled).
     pub fn enable(&self) -> Result {
         self.source.core.enable_line()
     }
@@ -797,13 +808,60 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     /// running top half. Process context, also inside the action; never from the
     /// filter.
     pub fn disable(&self) {
-        // Only fails once the source is being dropped, which `&self` excludes.
+        // Only fails once the source is closed (dropped or cancelled).
         let _ = self.source.core.disable_line();
     }
 
-    /// The driver's disable count (0: enabled). Created at 1.
+    /// The driver's disable count (0: enabled): its nesting disables, plus one
+    /// while the enable flag is off. Created at 1 (the flag).
     pub fn disable_depth(&self) -> u32 {
         self.source.core.disable_depth()
+    }
+
+    /// Sets the enable flag (DriverKit's `SetEnable`): idempotent, unlike the
+    /// nesting [`InterruptEventSource::enable`]/[`InterruptEventSource::disable`]
+    /// it coexists with. The source runs when the flag is on and no disable is
+    /// outstanding. The hooks run as for `enable` and `disable`. Process context,
+    /// also inside the action.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once cancelled, `ENOTCONN` to turn it on while on no loop, or the
+    /// error of [`InterruptHandler::on_enable`].
+    pub fn set_enable(&self, on: bool) -> Result {
+        self.source.core.set_enable(on)
+    }
+
+    /// [`InterruptEventSource::set_enable`], then runs `completion` on the loop
+    /// (DriverKit's `SetEnableWithCompletion`): once every action that was
+    /// running or could start before the change has finished. Interrupts counted
+    /// and not yet delivered stay counted; they are delivered when the source
+    /// runs again. Without a loop (or once it stopped) it runs at once. Errors as
+    /// `set_enable`, and `ENOMEM`; on an error `completion` is not run.
+    pub fn set_enable_with_completion(
+        &self,
+        on: bool,
+        completion: impl FnOnce() + Send + 'static,
+    ) -> Result {
+        self.source.core.set_enable_with_completion(on, completion)
+    }
+
+    /// Cancels the source for good (DriverKit's `Cancel`): quiesces the device
+    /// ([`InterruptHandler::quiesce`]), stops the top half scheduling (its filter
+    /// still acknowledges the device, as at drop), holds the source (an exclusive
+    /// line stays masked until the source is dropped), and runs `handler` on the
+    /// loop once no action of the source can run again. Every later enable,
+    /// disable or cancel answers `ENODEV`; interrupts not yet delivered are
+    /// dropped. The source still has to be dropped to free its line.
+    ///
+    /// Process context, also inside the action (the handler then runs after it
+    /// returned). Without a loop (or once it stopped) `handler` runs at once.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if already cancelled, `ENOMEM`; `handler` is not run then.
+    pub fn cancel(&self, handler: impl FnOnce() + Send + 'static) -> Result {
+        InterruptCore::cancel(&self.source.core, handler)
     }
 
     /// A handle to enable and disable this source from elsewhere (a debugfs knob,
@@ -963,6 +1021,25 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// The driver's disable count.
     pub fn disable_depth(&self) -> u32 {
         self.0.disable_depth()
+    }
+
+    /// See [`InterruptEventSource::set_enable`].
+    pub fn set_enable(&self, on: bool) -> Result {
+        self.0.set_enable(on)
+    }
+
+    /// See [`InterruptEventSource::set_enable_with_completion`].
+    pub fn set_enable_with_completion(
+        &self,
+        on: bool,
+        completion: impl FnOnce() + Send + 'static,
+    ) -> Result {
+        self.0.set_enable_with_completion(on, completion)
+    }
+
+    /// See [`InterruptEventSource::cancel`].
+    pub fn cancel(&self, handler: impl FnOnce() + Send + 'static) -> Result {
+        InterruptCore::cancel(&self.0, handler)
     }
 
     /// See [`InterruptEventSource::synchronize`].

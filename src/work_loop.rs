@@ -66,6 +66,8 @@
 //! | `WorkLoop::thread` | mutex | the thread handle until a stop takes it | nothing (a stop runs
 //! after releasing it) |
 //! | `SourceBase::current` | mutex | loop membership | nothing |
+//! | `LoopInner::dispatch` | mutex | the queue of closures to run on the loop | nothing (leaf;
+//! they run after it is released) |
 //! | `SourceBase::files` | mutex | the source's debugfs files | debugfs removal (waits for readers)
 //! |
 //! | edu `EduDevice::debugfs` | mutex | the device's debugfs files | nothing at removal (taken out,
@@ -78,6 +80,7 @@
 //! the gate: that is why `stop` and `remove_event_source` from inside the gate
 //! defer instead of waiting.
 
+pub(crate) mod dispatch;
 mod loop_thread;
 mod sources;
 mod stop;
@@ -174,6 +177,11 @@ pub struct LoopInner {
     pub(crate) source_count: Atomic<u32>,
     /// Set when the source list changed; the pass restarts from the head.
     list_changed: AtomicFlag,
+    /// Closures queued to run on the loop (`dispatch.rs`).
+    #[pin]
+    dispatch: Mutex<dispatch::Queue>,
+    /// Set when a closure was queued; cleared by the pass that runs the queue.
+    dispatch_pending: AtomicFlag,
     pub(crate) stats: LoopStats,
     pub(crate) debugfs: Option<Dir>,
     /// Counted while alive, for tests (nothing in normal builds).
@@ -207,6 +215,8 @@ impl LoopInner {
             graveyard: UnsafeCell::new(KVec::new()),
             source_count: Atomic::new(0),
             list_changed: AtomicFlag::new(false),
+            dispatch <- new_mutex!(dispatch::Queue::new()),
+            dispatch_pending: AtomicFlag::new(false),
             stats: LoopStats::new(),
             debugfs,
             _live: hooks::LiveLoop::new(),
@@ -226,6 +236,12 @@ impl LoopInner {
         if !self.work.xchg(true, Full) {
             self.waker.wake();
         }
+    }
+
+    /// See [`WorkLoop::dispatch_async`].
+    pub(crate) fn dispatch_async(&self, f: impl FnOnce(&Gate<'_>) + Send + 'static) -> Result {
+        let job = dispatch::job(f)?;
+        self.queue_job(job).map_err(|_| ENODEV)
     }
 
     /// Whether the calling task holds the gate.
@@ -534,6 +550,23 @@ impl WorkLoop {
     pub fn attempt_action<R>(&self, f: impl FnOnce(&Gate<'_>) -> R) -> Result<R> {
         let gate = LoopInner::close_gate(self.inner(), Entry::Try)?;
         Ok(f(&gate))
+    }
+
+    /// Queues `f` to run on the loop, holding the gate (DriverKit's
+    /// `DispatchAsync`): once, after every action that was running or could
+    /// still start when this was called. A source disabled before the call runs
+    /// no action after `f` began. Every queued closure runs: if the loop stops
+    /// first, [`WorkLoop::stop`] runs it in its own context, holding the gate,
+    /// before it returns.
+    ///
+    /// Process context, also inside an action (`f` then runs after the action
+    /// returned).
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` if the loop has stopped, `ENOMEM`.
+    pub fn dispatch_async(&self, f: impl FnOnce(&Gate<'_>) + Send + 'static) -> Result {
+        self.inner.dispatch_async(f)
     }
 
     /// Attaches an event source. A source belongs to at most one loop.

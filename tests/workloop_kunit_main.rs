@@ -308,6 +308,96 @@ mod tests {
         Ok(())
     }
 
+    /// An action that runs until the test releases it.
+    struct Held {
+        started: Arc<Atomic<u32>>,
+        release: Arc<Atomic<u32>>,
+    }
+
+    impl SoftwareAction for Held {
+        fn action(&self, _gate: &Gate<'_>, _count: u32) {
+            self.started.store(1, Release);
+            while self.release.load(Relaxed) == 0 {
+                fsleep(Delta::from_millis(1));
+            }
+        }
+    }
+
+    /// A [`Held`] source on `lp`, signalled, its action running; and its release.
+    fn held_action(lp: &WorkLoop) -> Result<(SoftwareEventSource<Held>, Arc<Atomic<u32>>)> {
+        let (started, release) = (
+            Arc::new(Atomic::new(0u32), GFP_KERNEL)?,
+            Arc::new(Atomic::new(0u32), GFP_KERNEL)?,
+        );
+        let held = Held {
+            started: started.clone(),
+            release: release.clone(),
+        };
+        let src = SoftwareEventSource::new(c"held", SourceOptions::default(), held)?;
+        lp.add_event_source(&src)?;
+        src.signal();
+        if !wait_until(5000, || started.load(Relaxed) == 1) {
+            release.store(1, Relaxed);
+            return Err(ETIMEDOUT);
+        }
+        Ok((src, release))
+    }
+
+    /// How a dispatched closure ran: 1 on the loop thread after the held action
+    /// was released, 2 in a stopper's context, 3 before the release.
+    fn note_dispatch(
+        seen: &Arc<Atomic<u32>>,
+        release: &Arc<Atomic<u32>>,
+    ) -> impl FnOnce(&Gate<'_>) + Send + 'static {
+        let (seen, release) = (seen.clone(), release.clone());
+        move |gate: &Gate<'_>| {
+            let how = match (release.load(Relaxed) != 0, gate.on_thread()) {
+                (false, _) => 3,
+                (true, true) => 1,
+                (true, false) => 2,
+            };
+            seen.store(how, Release);
+        }
+    }
+
+    #[test]
+    fn api_dispatch_async_runs_after_the_running_action() -> Result {
+        let lp = new_loop(c"wl-dispatch")?;
+        let (_src, release) = held_action(&lp)?;
+        let seen = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        lp.dispatch_async(note_dispatch(&seen, &release))?;
+        fsleep(Delta::from_millis(10));
+        let early = seen.load(Relaxed);
+        release.store(1, Release);
+        assert_eq!(early, 0);
+        assert!(wait_until(5000, || seen.load(Relaxed) != 0));
+        assert_eq!(seen.load(Relaxed), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn api_dispatch_async_closure_queued_before_stop_runs_in_the_stop() -> Result {
+        let lp = new_loop(c"wl-dispatch-stop")?;
+        let (_src, release) = held_action(&lp)?;
+        let seen = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        lp.dispatch_async(note_dispatch(&seen, &release))?;
+        // The action is released only once the stop has begun: the loop's thread
+        // then never starts another pass, and the stop must run the closure.
+        let lp_addr = core::ptr::from_ref::<WorkLoop>(&*lp) as usize;
+        let releaser = release.clone();
+        let t = spawn(c"wl-dispatch-rel", None, move || {
+            // SAFETY: The test joins this thread before the loop is dropped.
+            let lp = unsafe { &*(lp_addr as *const WorkLoop) };
+            wait_until(5000, || lp.is_closed());
+            releaser.store(1, Release);
+        })?;
+        lp.stop()?;
+        t.join();
+        assert_eq!(seen.load(Relaxed), 2);
+        assert_eq!(lp.dispatch_async(|_| {}), Err(ENODEV));
+        Ok(())
+    }
+
     /// Runs a shared `DynAction` (so that its closure can reach it).
     struct Forward(Arc<DynAction>);
 

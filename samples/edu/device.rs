@@ -178,6 +178,8 @@ impl<'a> EduDevice<'a> {
         };
         let handler = EduIrq {
             engine: engine.clone(),
+            irq: request.irq(),
+            msi: matches!(kind, pci::IrqType::Msi),
         };
         let nodes = EduNodes::new(engine.clone(), &slot);
         // From here on only the bound device is needed (not the probe-time `Core`).

@@ -24,7 +24,8 @@
 //! - `factorial.rs`: `/dev/eduN` and the lost-interrupt timer;
 //! - `dma.rs`: `/dev/eduN-dma`;
 //! - `knobs.rs`: the debugfs files `info` and `raise`;
-//! - `test_knobs.rs`: the `test` knob the guest tests drive (`test_knobs=1`).
+//! - `test_knobs.rs`: the `test` knob the guest tests drive (`test_knobs=1`);
+//!   `test_knobs_api.rs`: its words for the seed-API tests.
 
 #[path = "../../src/workloop.rs"]
 pub mod workloop;
@@ -38,6 +39,7 @@ mod knobs;
 mod params;
 mod regs;
 mod test_knobs;
+mod test_knobs_api;
 
 use core::fmt;
 use device::{EduDevice, EduNodes};
@@ -74,9 +76,9 @@ use params::{check_params, IrqMode};
 use regs::{DmaDirection, DMA_WINDOW, IRQ_DMA, IRQ_FACTORIAL, IRQ_TEST};
 use test_knobs::TestKnob;
 use workloop::{
-    event_of, AffinityPolicy, CommandGate, FilterContext, FilterResult, Gate, GateCell,
-    InterruptControl, InterruptEventSource, InterruptHandler, InterruptType, LoopOptions, Sharing,
-    SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
+    event_of, line_state, AffinityPolicy, CommandGate, FilterContext, FilterResult, Gate, GateCell,
+    InterruptControl, InterruptEventSource, InterruptHandler, InterruptLocked, InterruptType,
+    LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
 };
 
 type Bar0 = pci::Bar<'static, { regs::END }>;

@@ -24,6 +24,20 @@ pub(crate) struct Counters {
     pub(crate) empty_actions: Atomic<u64>,
     /// Filter signals that made the source pending (the others found it pending).
     pub(crate) made_pending: Atomic<u64>,
+    /// Actions of the interrupt source.
+    pub(crate) actions: Atomic<u64>,
+    /// Calls of the enable and disable hooks, and those that found the line in
+    /// the wrong state for WDF's order (or the interrupt lock not held).
+    pub(crate) enable_hooks: Atomic<u64>,
+    pub(crate) disable_hooks: Atomic<u64>,
+    pub(crate) hook_order_errors: Atomic<u64>,
+    /// Cancel handlers run, and the actions counted when the last one ran.
+    pub(crate) cancels: Atomic<u64>,
+    /// Cancel handlers that ran before the action that cancelled returned.
+    pub(crate) cancels_early: Atomic<u64>,
+    pub(crate) actions_at_cancel: Atomic<u64>,
+    /// Completions of `set_enable_with_completion` run.
+    pub(crate) completions: Atomic<u64>,
 }
 
 impl Counters {
@@ -37,6 +51,14 @@ impl Counters {
             raise_timeouts: Atomic::new(0),
             empty_actions: Atomic::new(0),
             made_pending: Atomic::new(0),
+            actions: Atomic::new(0),
+            enable_hooks: Atomic::new(0),
+            disable_hooks: Atomic::new(0),
+            hook_order_errors: Atomic::new(0),
+            cancels: Atomic::new(0),
+            cancels_early: Atomic::new(0),
+            actions_at_cancel: Atomic::new(0),
+            completions: Atomic::new(0),
         }
     }
 }
@@ -71,6 +93,12 @@ pub(crate) struct EduEngine {
     pub(crate) skip_ack: AtomicFlag,
     /// Test knob: the filter answers "not mine" to everything.
     pub(crate) deaf: AtomicFlag,
+    /// Test knob: the next enable hook fails.
+    pub(crate) fail_next_enable: AtomicFlag,
+    /// Test knob: the next action cancels the source through this handle
+    /// (taken by the action or at shutdown: it refers back to the engine).
+    #[pin]
+    pub(crate) cancel_in_action: Mutex<Option<InterruptControl<EduIrq>>>,
 }
 
 impl EduEngine {
@@ -114,6 +142,8 @@ impl EduEngine {
                 signal_and_schedule: AtomicFlag::new(false),
                 skip_ack: AtomicFlag::new(false),
                 deaf: AtomicFlag::new(false),
+                fail_next_enable: AtomicFlag::new(false),
+                cancel_in_action <- new_mutex!(None),
             }? Error),
             GFP_KERNEL,
         )
@@ -185,6 +215,7 @@ impl EduEngine {
     pub(crate) fn withdraw(&self) {
         self.closed.store(true, Release);
         self.gate.close();
+        drop(self.cancel_in_action.lock().take());
     }
 
     /// Stops everything that can touch the device. Process context; idempotent

@@ -11,6 +11,11 @@ use super::*;
 /// The interrupt handler: filter in the top half, action on the loop.
 pub(crate) struct EduIrq {
     pub(crate) engine: Arc<EduEngine>,
+    /// The Linux IRQ number, for the hooks' look at the line.
+    pub(crate) irq: u32,
+    /// The line is an MSI vector: this source's alone, edge (never auto-masked),
+    /// so its depth is the hold's.
+    pub(crate) msi: bool,
 }
 
 impl EduIrq {
@@ -68,8 +73,39 @@ impl InterruptHandler for EduIrq {
         self.engine.quiesce();
     }
 
+    /// WDF's `EvtInterruptEnable`. edu has no interrupt-enable register (each
+    /// request asks for its own interrupt), so the hook only checks WDF's order
+    /// for the tests: the interrupt lock held, an exclusive line already
+    /// unmasked. The `fail_next_enable` test knob makes it fail once.
+    fn on_enable(&self, locked: Option<&InterruptLocked<'_>>) -> Result {
+        let counters = &self.engine.counters;
+        counters.enable_hooks.add(1, Relaxed);
+        if locked.is_none() || self.line_masked() == Some(true) {
+            counters.hook_order_errors.add(1, Relaxed);
+        }
+        if self.engine.fail_next_enable.xchg(false, Relaxed) {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// WDF's `EvtInterruptDisable`: before the line is masked.
+    fn on_disable(&self, locked: Option<&InterruptLocked<'_>>) {
+        let counters = &self.engine.counters;
+        counters.disable_hooks.add(1, Relaxed);
+        if locked.is_none() || self.line_masked() == Some(true) {
+            counters.hook_order_errors.add(1, Relaxed);
+        }
+    }
+
     fn action(&self, gate: &Gate<'_>, _count: u32) {
         let engine = &self.engine;
+        engine.counters.actions.add(1, Relaxed);
+        // Test knob `cancel_in_action`: DriverKit's Cancel from inside the action.
+        let armed = engine.cancel_in_action.lock().take();
+        if let Some(ctl) = armed {
+            test_knobs_api::cancel_from_action(engine, &ctl);
+        }
         // What the top half acknowledged, and with a plain source what is pending.
         let mut status = engine.pending.xchg(0, Relaxed);
         if !engine.filter_mode {
@@ -92,6 +128,17 @@ impl InterruptHandler for EduIrq {
         if status & IRQ_DMA != 0 {
             engine.dma_completed(gate);
         }
+    }
+}
+
+impl EduIrq {
+    /// Whether an MSI line is masked now (`None` for INTx, whose depth other
+    /// devices or the auto-disable share, or without a descriptor).
+    fn line_masked(&self) -> Option<bool> {
+        if !self.msi {
+            return None;
+        }
+        line_state(self.irq).map(|line| line.depth > 0)
     }
 }
 
@@ -158,8 +205,10 @@ impl fmt::Debug for IrqInfo {
 }
 
 /// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
-/// source's enable state, `affinity all` or `affinity <cpu>` to set where its
-/// interrupts go (WDF's `SetPolicy`); read the driver's disable count.
+/// source's enable state (nesting), `set_enable on` or `set_enable off` to set
+/// its enable flag (DriverKit's `SetEnable`), `affinity all` or `affinity <cpu>`
+/// to set where its interrupts go (WDF's `SetPolicy`); read the driver's disable
+/// count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);
 
 pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Result {
@@ -167,6 +216,8 @@ pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Resul
     match read_word(reader, &mut buf)? {
         "disable" => ctl.0.disable(),
         "enable" => ctl.0.enable(),
+        "set_enable on" => ctl.0.set_enable(true),
+        "set_enable off" => ctl.0.set_enable(false),
         "affinity all" => ctl.0.set_affinity(AffinityPolicy::AllProcessors),
         word => match word.strip_prefix("affinity ") {
             Some(cpu) => {

@@ -29,6 +29,16 @@ impl fmt::Debug for Info {
         )?;
         writeln!(f, "empty_actions: {}", counters.empty_actions.load(Relaxed))?;
         writeln!(f, "made_pending: {}", counters.made_pending.load(Relaxed))?;
+        writeln!(f, "actions: {}", counters.actions.load(Relaxed))?;
+        writeln!(f, "enable_hooks: {}", counters.enable_hooks.load(Relaxed))?;
+        writeln!(f, "disable_hooks: {}", counters.disable_hooks.load(Relaxed))?;
+        writeln!(
+            f,
+            "hook_order_errors: {}",
+            counters.hook_order_errors.load(Relaxed)
+        )?;
+        writeln!(f, "cancels: {}", counters.cancels.load(Relaxed))?;
+        writeln!(f, "completions: {}", counters.completions.load(Relaxed))?;
         writeln!(f, "fact_irqs: {}", counters.fact_irqs.load(Relaxed))?;
         writeln!(f, "fact_done: {}", counters.fact_done.load(Relaxed))?;
         write!(

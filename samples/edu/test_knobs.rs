@@ -34,13 +34,8 @@
 //!   device keeps its line asserted; `storm_deaf`: the same, and the filter
 //!   answers "not mine" to everything (nobody claims the line: genirq's "nobody
 //!   cared" case); `storm_off` acknowledges it again.
-//! - `lock_then_raise`: holding the interrupt lock, raises one interrupt and
-//!   spins 20 ms; fails with `EIO` if the top half counted it before the
-//!   release (run it on a CPU the line does not target).
-//! - `last_interrupt_torn` (needs the hook points): parks the top half of one
-//!   interrupt between recording its time and counting it, and reads
-//!   `last_interrupt` then: `EIO` if that read returned the new time with the
-//!   old count.
+//!
+//! The words of the seed-API tests are in `test_knobs_api.rs`.
 
 use super::*;
 use kernel::time::delay::fsleep;
@@ -50,7 +45,7 @@ use workloop::{
 };
 
 /// How long a step waits for the device or the loop.
-const STEP_MS: u32 = 1000;
+pub(crate) const STEP_MS: u32 = 1000;
 
 /// The `storm_*` words.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,9 +60,9 @@ enum Storm {
 
 /// The knob's state: the device and its interrupt source.
 pub(crate) struct TestKnob {
-    engine: Arc<EduEngine>,
-    src: Arc<dyn EventSource>,
-    ctl: InterruptControl<EduIrq>,
+    pub(crate) engine: Arc<EduEngine>,
+    pub(crate) src: Arc<dyn EventSource>,
+    pub(crate) ctl: InterruptControl<EduIrq>,
 }
 
 impl TestKnob {
@@ -80,14 +75,14 @@ impl TestKnob {
     }
 
     /// Raises one test interrupt without waiting for its acknowledgement.
-    fn raise(&self) -> Result {
+    pub(crate) fn raise(&self) -> Result {
         self.engine.raise_one()?;
         self.engine.counters.raised.add(1, Relaxed);
         Ok(())
     }
 
     /// Raises one interrupt and waits until the top half counted it.
-    fn raise_nowait(&self) -> Result {
+    pub(crate) fn raise_nowait(&self) -> Result {
         let stats = self.src.base().stats();
         let before = stats.events.load(Relaxed);
         self.raise()?;
@@ -196,59 +191,8 @@ impl TestKnob {
     }
 }
 
-impl TestKnob {
-    fn lock_then_raise(&self) -> Result {
-        let counted = &self.engine.counters.test_irqs;
-        let before = counted.load(Relaxed);
-        let during = self.ctl.synchronize(|_locked| {
-            self.engine.raise_one().map(|()| {
-                let start = Instant::<Monotonic>::now();
-                while start.elapsed() < Delta::from_millis(20) {
-                    core::hint::spin_loop();
-                }
-                counted.load(Relaxed)
-            })
-        })??;
-        self.engine.counters.raised.add(1, Relaxed);
-        if during != before {
-            pr_err!(
-                "top half counted {} interrupt(s) under the interrupt lock\n",
-                during - before
-            );
-            return Err(EIO);
-        }
-        wait_for(|| counted.load(Relaxed) == before + 1)
-    }
-
-    fn last_interrupt_torn(&self) -> Result {
-        if !hooks::ENABLED {
-            return Err(ENOTSUPP);
-        }
-        let before = self.ctl.last_interrupt()?;
-        hooks::arm(Point::CountTimeRecorded, None);
-        let raised = self.raise();
-        if raised.is_err() || !hooks::wait_parked(Point::CountTimeRecorded, STEP_MS) {
-            hooks::release(Point::CountTimeRecorded);
-            return raised.and(Err(ETIMEDOUT));
-        }
-        let during = self.ctl.try_last_interrupt();
-        hooks::release(Point::CountTimeRecorded);
-        if let Ok(seen) = during {
-            if seen.total == before.total && seen.time_ns != before.time_ns {
-                pr_err!("last_interrupt read a time without its count: {:?}\n", seen);
-                return Err(EIO);
-            }
-        }
-        wait_for(|| {
-            self.ctl
-                .last_interrupt()
-                .is_ok_and(|l| l.total == before.total + 1)
-        })
-    }
-}
-
 /// Waits up to `STEP_MS` for `cond`.
-fn wait_for(cond: impl Fn() -> bool) -> Result {
+pub(crate) fn wait_for(cond: impl Fn() -> bool) -> Result {
     read_poll_timeout(
         || Ok(cond()),
         |&done| done,
@@ -284,8 +228,6 @@ pub(crate) fn write(knob: &TestKnob, reader: &mut UserSliceReader) -> Result {
         "storm_on" => knob.storm(Storm::On),
         "storm_deaf" => knob.storm(Storm::Deaf),
         "storm_off" => knob.storm(Storm::Off),
-        "lock_then_raise" => knob.lock_then_raise(),
-        "last_interrupt_torn" => knob.last_interrupt_torn(),
-        _ => Err(EINVAL),
+        word => test_knobs_api::write(knob, word),
     }
 }

@@ -60,6 +60,11 @@ impl LoopInner {
                 i = 0;
             }
         }
+        // Closures queued so far run after the actions they follow; a stop runs
+        // what is left.
+        if !this.is_closed() {
+            this.run_jobs(&gate, false);
+        }
         // SAFETY: Gate held (type invariant of `LoopInner`).
         let removed = !unsafe { &*this.graveyard.get() }.is_empty();
         drop(gate);

@@ -65,6 +65,9 @@ impl LoopInner {
             s.detached();
         }
         this.drain_graveyard(&gate);
+        // 6. Run the closures still queued (none is queued after this), holding
+        //    the gate: no action runs any more.
+        this.run_jobs(&gate, true);
         drop(gate);
         // A signaller that loaded a source's loop pointer before its detach is done
         // with it after this, before the caller's reference (the last) can go.
