@@ -4,6 +4,7 @@
  * this file from a helpers.c of its own (a composite Kbuild object).
  */
 #include <linux/cpumask.h>
+#include <linux/freezer.h>
 #include <linux/irq.h>
 #include <linux/lockdep.h>
 #include <linux/msi.h>
@@ -17,6 +18,23 @@
 void wl_set_current_state_interruptible(void)
 {
 	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+/* The same, and an idle sleeper may be frozen in place (TASK_FREEZABLE). */
+void wl_set_current_state_interruptible_freezable(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+}
+
+/* set_freezable() is an inline no-op without CONFIG_FREEZER. */
+void wl_set_freezable(void)
+{
+	set_freezable();
+}
+
+bool wl_try_to_freeze(void)
+{
+	return try_to_freeze();
 }
 
 void wl_set_current_state_running(void)

@@ -13,6 +13,9 @@
 struct cpumask;
 
 void wl_set_current_state_interruptible(void);
+void wl_set_current_state_interruptible_freezable(void);
+void wl_set_freezable(void);
+bool wl_try_to_freeze(void);
 void wl_set_current_state_running(void);
 bool wl_in_task(void);
 void wl_gate_lockdep_init(struct lockdep_map *map, struct lock_class_key *key,

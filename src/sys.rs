@@ -9,6 +9,8 @@
 //! wraps exactly those C functions in small safe types; everything above it
 //! is safe Rust.
 
+pub(crate) mod pm;
+
 use core::{ffi::c_void, ptr::NonNull};
 use kernel::{
     bindings,
@@ -195,6 +197,8 @@ impl Drop for KThread {
 ///
 /// Created only by [`KThreadSelf::assume`] on such a thread, and used only on it.
 pub(crate) struct KThreadSelf {
+    /// Set by [`KThreadSelf::set_freezable`]: sleeps may be frozen in place.
+    freezable: core::cell::Cell<bool>,
     _not_send: kernel::types::NotThreadSafe,
 }
 
@@ -209,8 +213,27 @@ impl KThreadSelf {
     pub(crate) unsafe fn assume() -> Self {
         // INVARIANT: By the caller.
         Self {
+            freezable: core::cell::Cell::new(false),
             _not_send: kernel::types::NotThreadSafe,
         }
+    }
+
+    /// Lets the system freezer freeze this thread (kthreads are born
+    /// `PF_NOFREEZE`): at [`KThreadSelf::try_to_freeze`], and while it sleeps in
+    /// [`KThreadSelf::sleep_unless`].
+    pub(crate) fn set_freezable(&self) {
+        // SAFETY: Changes the calling task's own flags; process context (type
+        // invariant).
+        unsafe { wl_set_freezable() };
+        self.freezable.set(true);
+    }
+
+    /// Enters the refrigerator if the system is freezing, until thawed; returns
+    /// whether it did. May sleep.
+    pub(crate) fn try_to_freeze(&self) -> bool {
+        // SAFETY: Process context with no lock held (type invariant), where
+        // `try_to_freeze` may sleep.
+        unsafe { wl_try_to_freeze() }
     }
 
     /// Whether this thread was asked to stop (`kthread_stop`).
@@ -229,7 +252,13 @@ impl KThreadSelf {
     pub(crate) fn sleep_unless(&self, has_work: impl Fn() -> bool) {
         // SAFETY: Sets the calling task's own state; allowed in process context,
         // which the caller is in (type invariant).
-        unsafe { wl_set_current_state_interruptible() };
+        unsafe {
+            if self.freezable.get() {
+                wl_set_current_state_interruptible_freezable();
+            } else {
+                wl_set_current_state_interruptible();
+            }
+        }
         if has_work() {
             // SAFETY: As above.
             unsafe { wl_set_current_state_running() };
@@ -297,6 +326,9 @@ impl TaskWaker {
 // module that compiles the library.
 extern "C" {
     fn wl_set_current_state_interruptible();
+    fn wl_set_current_state_interruptible_freezable();
+    fn wl_set_freezable();
+    fn wl_try_to_freeze() -> bool;
     fn wl_set_current_state_running();
     fn wl_in_task() -> bool;
     // `struct lockdep_map *`, passed as `void *`: the struct is empty without

@@ -117,6 +117,10 @@ pub struct LoopOptions {
     /// Create `<dir>/<loop name>/` in debugfs with the loop's and its sources'
     /// statistics. Default: no debugfs entries.
     pub debugfs: Option<Dir>,
+    /// Let the system freezer (suspend, hibernation) freeze the thread between
+    /// passes, never inside the gate; see [`WorkLoop::suspend`]. Default: off
+    /// (kernel threads are not frozen).
+    pub freezable: bool,
 }
 
 impl Default for LoopOptions {
@@ -125,6 +129,7 @@ impl Default for LoopOptions {
             priority: Priority::Fifo,
             cpu: None,
             debugfs: None,
+            freezable: false,
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct LoopInner {
     dispatch: Mutex<dispatch::Queue>,
     /// Set when a closure was queued; cleared by the pass that runs the queue.
     dispatch_pending: AtomicFlag,
+    /// The thread may be frozen between passes (`LoopOptions::freezable`).
+    freezable: bool,
     pub(crate) stats: LoopStats,
     pub(crate) debugfs: Option<Dir>,
     /// Counted while alive, for tests (nothing in normal builds).
@@ -196,7 +203,11 @@ unsafe impl Send for LoopInner {}
 unsafe impl Sync for LoopInner {}
 
 impl LoopInner {
-    fn new(name: &CStr, debugfs: Option<Dir>) -> Result<impl PinInit<Self, Error>> {
+    fn new(
+        name: &CStr,
+        debugfs: Option<Dir>,
+        freezable: bool,
+    ) -> Result<impl PinInit<Self, Error>> {
         let name = name.to_cstring()?;
         Ok(try_pin_init!(Self {
             name,
@@ -217,6 +228,7 @@ impl LoopInner {
             list_changed: AtomicFlag::new(false),
             dispatch <- new_mutex!(dispatch::Queue::new()),
             dispatch_pending: AtomicFlag::new(false),
+            freezable,
             stats: LoopStats::new(),
             debugfs,
             _live: hooks::LiveLoop::new(),
@@ -485,7 +497,7 @@ impl WorkLoop {
     pub fn new(name: &CStr, options: LoopOptions) -> Result<Pin<KBox<Self>>> {
         kernel::task::might_sleep();
         let dir = options.debugfs.as_ref().map(|d| d.subdir(name));
-        let inner = Arc::pin_init(LoopInner::new(name, dir)?, GFP_KERNEL)?;
+        let inner = Arc::pin_init(LoopInner::new(name, dir, options.freezable)?, GFP_KERNEL)?;
         let stats_file = match &inner.debugfs {
             Some(d) => Some(KBox::pin_init(
                 d.read_only_file(c"stats", debugfs::TextView(inner.clone())),

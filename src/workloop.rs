@@ -59,7 +59,11 @@ pub use info::{AffinityPolicy, InterruptInfo, InterruptKind, InterruptType, Pola
 pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
 pub use interrupt_lock::{InterruptLocked, LastInterrupt};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
-pub use sys::{cancel_work_sync, line_state, LineState, Priority};
+pub use sys::{
+    cancel_work_sync, line_state,
+    pm::{PciPower, PmAdapter},
+    LineState, Priority,
+};
 pub use thread::{spawn, Thread};
 pub use timer::{TimerAction, TimerEventSource};
 pub use work_loop::{Gate, LoopOptions, WorkLoop};

@@ -206,6 +206,19 @@ impl<'a> EduDevice<'a> {
     }
 }
 
+impl EduDevice<'_> {
+    /// System sleep (see `PciPower for EduDriver`): every source of the loop is
+    /// disabled and no action runs when this returns.
+    pub(crate) fn suspend(&self) -> Result {
+        self.engine.work_loop.suspend()
+    }
+
+    /// Back from sleep: the sources run again and deliver what was counted.
+    pub(crate) fn resume(&self) -> Result {
+        self.engine.work_loop.resume()
+    }
+}
+
 /// Probe step: enables the device and maps BAR0; returns it with the ID register.
 fn map_registers(pdev: &pci::Device<Core<'_>>) -> Result<(Devres<Bar0>, regs::ID)> {
     pdev.enable_device_mem()?;

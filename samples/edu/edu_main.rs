@@ -78,7 +78,8 @@ use test_knobs::TestKnob;
 use workloop::{
     event_of, line_state, AffinityPolicy, CommandGate, FilterContext, FilterResult, Gate, GateCell,
     InterruptControl, InterruptEventSource, InterruptHandler, InterruptLocked, InterruptType,
-    LoopOptions, Sharing, SourceOptions, TimerAction, TimerEventSource, Wake, WorkLoop,
+    LoopOptions, PciPower, PmAdapter, Sharing, SourceOptions, TimerAction, TimerEventSource, Wake,
+    WorkLoop,
 };
 
 type Bar0 = pci::Bar<'static, { regs::END }>;
@@ -149,6 +150,19 @@ impl pci::Driver for EduDriver {
     }
 }
 
+/// System sleep: the loop's sources are disabled (and the loop frozen, see
+/// `EduEngine::new`) until resume; interrupts counted meanwhile are delivered
+/// then.
+impl PciPower for EduDriver {
+    fn suspend(data: Pin<&EduDevice<'_>>) -> Result {
+        data.suspend()
+    }
+
+    fn resume(data: Pin<&EduDevice<'_>>) -> Result {
+        data.resume()
+    }
+}
+
 /// Clears the debugfs roots after the driver is unregistered.
 struct DebugfsRootGuard;
 
@@ -162,7 +176,7 @@ impl Drop for DebugfsRootGuard {
 #[pin_data]
 struct EduModule {
     #[pin]
-    _driver: driver::Registration<pci::Adapter<EduDriver>>,
+    _driver: driver::Registration<PmAdapter<EduDriver>>,
     _debugfs_guard: DebugfsRootGuard,
 }
 

@@ -38,6 +38,12 @@ pub(crate) struct Counters {
     pub(crate) actions_at_cancel: Atomic<u64>,
     /// Completions of `set_enable_with_completion` run.
     pub(crate) completions: Atomic<u64>,
+    /// The `raise_during` knob: interrupts it raised (each counted by the top
+    /// half), 1 while it runs, and the longest time between two actions then.
+    pub(crate) raised_during: Atomic<u64>,
+    pub(crate) raising: Atomic<u64>,
+    pub(crate) max_action_gap_ms: Atomic<u64>,
+    pub(crate) last_action_ns: Atomic<i64>,
 }
 
 impl Counters {
@@ -59,6 +65,10 @@ impl Counters {
             cancels_early: Atomic::new(0),
             actions_at_cancel: Atomic::new(0),
             completions: Atomic::new(0),
+            raised_during: Atomic::new(0),
+            raising: Atomic::new(0),
+            max_action_gap_ms: Atomic::new(0),
+            last_action_ns: Atomic::new(0),
         }
     }
 }
@@ -84,6 +94,8 @@ pub(crate) struct EduEngine {
     /// DMA state; only touched holding the gate.
     pub(crate) dma: GateCell<DmaState>,
     pub(crate) counters: Counters,
+    /// When the engine was made: the origin of `Counters::last_action_ns`.
+    pub(crate) epoch: Instant<Monotonic>,
     /// Set when the device goes away: new requests fail with `ENODEV`.
     pub(crate) closed: AtomicFlag,
     /// Test knob: the filter also answers "schedule" after signalling.
@@ -116,6 +128,8 @@ impl EduEngine {
             loop_name,
             LoopOptions {
                 debugfs: loop_debugfs,
+                // Suspend freezes the loop between passes (see `suspend`).
+                freezable: true,
                 ..LoopOptions::default()
             },
         )?;
@@ -138,6 +152,7 @@ impl EduEngine {
                 dma_buf,
                 dma,
                 counters: Counters::new(),
+                epoch: Instant::now(),
                 closed: AtomicFlag::new(false),
                 signal_and_schedule: AtomicFlag::new(false),
                 skip_ack: AtomicFlag::new(false),

@@ -101,11 +101,8 @@ impl InterruptHandler for EduIrq {
     fn action(&self, gate: &Gate<'_>, _count: u32) {
         let engine = &self.engine;
         engine.counters.actions.add(1, Relaxed);
-        // Test knob `cancel_in_action`: DriverKit's Cancel from inside the action.
-        let armed = engine.cancel_in_action.lock().take();
-        if let Some(ctl) = armed {
-            test_knobs_api::cancel_from_action(engine, &ctl);
-        }
+        // What the seed-API tests look at (cancel from the action, gaps).
+        test_knobs_api::in_action(engine);
         // What the top half acknowledged, and with a plain source what is pending.
         let mut status = engine.pending.xchg(0, Relaxed);
         if !engine.filter_mode {

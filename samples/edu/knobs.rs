@@ -39,6 +39,13 @@ impl fmt::Debug for Info {
         )?;
         writeln!(f, "cancels: {}", counters.cancels.load(Relaxed))?;
         writeln!(f, "completions: {}", counters.completions.load(Relaxed))?;
+        writeln!(f, "raised_during: {}", counters.raised_during.load(Relaxed))?;
+        writeln!(f, "raising: {}", counters.raising.load(Relaxed))?;
+        writeln!(
+            f,
+            "max_action_gap_ms: {}",
+            counters.max_action_gap_ms.load(Relaxed)
+        )?;
         writeln!(f, "fact_irqs: {}", counters.fact_irqs.load(Relaxed))?;
         writeln!(f, "fact_done: {}", counters.fact_done.load(Relaxed))?;
         write!(

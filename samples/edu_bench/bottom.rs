@@ -113,7 +113,7 @@ pub(crate) fn loop_bottom<'bound>(
         LoopOptions {
             priority: Priority::Fifo,
             cpu: Some(bh_cpu),
-            debugfs: None,
+            ..LoopOptions::default()
         },
     )?;
     let source = KBox::pin_init(

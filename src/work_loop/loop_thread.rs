@@ -97,7 +97,17 @@ impl LoopInner {
     /// reaped.
     fn thread_main(this: ArcBorrow<'_, Self>, thread: &KThreadSelf) {
         let me = sys::current_task_id();
+        if this.freezable {
+            thread.set_freezable();
+        }
         while !this.is_closed() {
+            // Frozen between passes, never inside the gate (a task frozen holding
+            // it would stop every caller of `run_action`, PM callbacks included).
+            // An idle loop is frozen in its sleep below. Interrupts counted
+            // meanwhile wait in their sources and are delivered after the thaw.
+            if this.freezable {
+                thread.try_to_freeze();
+            }
             // Clear before the pass: a signal from here on forces another pass.
             this.work.xchg(false, Full);
             if Self::run_pass(this, me) {

@@ -182,6 +182,26 @@ impl WorkLoop {
         result
     }
 
+    /// For a driver's suspend callback ([`PciPower::suspend`]): disables every
+    /// source (an interrupt source runs its `on_disable` hook and is held, on an
+    /// exclusive line masked) and returns once no action runs. Interrupts
+    /// counted meanwhile are delivered after [`WorkLoop::resume`]. Process
+    /// context; never waits for the loop's thread, which may be frozen.
+    ///
+    /// [`PciPower::suspend`]: super::super::PciPower::suspend
+    pub fn suspend(&self) -> Result {
+        self.disable_all_event_sources()?;
+        // The gate is free of actions once this enters it.
+        self.run_action(|_| ())
+    }
+
+    /// For a driver's resume callback: enables every source again (undoing
+    /// [`WorkLoop::suspend`]'s disable; a source the driver had disabled itself
+    /// stays disabled).
+    pub fn resume(&self) -> Result {
+        self.enable_all_event_sources()
+    }
+
     /// Disables every attached source through its own [`EventSource::disable`]
     /// (an interrupt source's disable nests): their actions stop running until
     /// enabled.
