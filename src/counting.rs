@@ -14,24 +14,25 @@
 //! [`InterruptEventSource`]: super::InterruptEventSource
 //! [`SoftwareEventSource`]: super::SoftwareEventSource
 
-use super::{event_source::SourceBase, stats::add_single_writer, work_loop::Gate};
+use super::{event_source::SourceBase, stats::add_single_writer, sys::RawIrqLock, work_loop::Gate};
 use kernel::sync::atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release};
 
-/// A wrap-safe count of events produced in any context and consumed on the loop.
+/// A wrap-safe 64-bit count of events produced in any context and consumed on
+/// the loop.
 ///
 /// The producer side is a single atomic increment (hard-IRQ safe). The consumer
 /// side is only touched by the loop thread holding the gate: it snapshots the
 /// producer count and delivers `snapshot - consumed` (wrapping), so events that
 /// arrive while an action runs are delivered on the next pass and none is lost.
 pub struct Counter {
-    produced: Atomic<u32>,
-    consumed: Atomic<u32>,
+    produced: Atomic<u64>,
+    consumed: Atomic<u64>,
 }
 
 impl Counter {
     /// A counter whose producer and consumer both start at `start` (tests start it
-    /// near `u32::MAX` to exercise wrap-around).
-    pub const fn new(start: u32) -> Self {
+    /// near `u64::MAX` to exercise wrap-around).
+    pub const fn new(start: u64) -> Self {
         Self {
             produced: Atomic::new(start),
             consumed: Atomic::new(start),
@@ -49,7 +50,7 @@ impl Counter {
 
     /// Events produced and not yet consumed.
     #[inline]
-    pub fn pending(&self) -> u32 {
+    pub fn pending(&self) -> u64 {
         self.produced
             .load(Acquire)
             .wrapping_sub(self.consumed.load(Relaxed))
@@ -58,14 +59,14 @@ impl Counter {
     /// Takes a snapshot of the producer count: returns the number of events since the
     /// last [`Counter::consume`] and the snapshot to pass to it. Loop thread only.
     #[inline]
-    pub fn snapshot(&self) -> (u32, u32) {
+    pub fn snapshot(&self) -> (u64, u64) {
         let cache = self.produced.load(Acquire);
         (cache.wrapping_sub(self.consumed.load(Relaxed)), cache)
     }
 
     /// Marks every event up to `snapshot` as delivered. Loop thread only.
     #[inline]
-    pub fn consume(&self, snapshot: u32) {
+    pub fn consume(&self, snapshot: u64) {
         self.consumed.store(snapshot, Relaxed);
     }
 }
@@ -137,24 +138,48 @@ pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Tim
 }
 
 /// The bottom half shared by counted sources: if events are pending and the source
-/// is enabled, runs `action(count)` once with the number of events since its last
-/// run (never zero) and accounts statistics. Loop thread, gate held.
+/// is enabled, runs `action(count, time_ns)` once with the number of events since
+/// its last run (never zero) and the time of the newest of them (`Timestamps`;
+/// 0 when off), and accounts statistics. With `lock` (the source's interrupt
+/// lock, which its producers hold) the count and the time are taken together;
+/// without, the time may be that of a newer event. Loop thread, gate held.
 pub(crate) fn deliver_counted(
     gate: &Gate<'_>,
     base: &SourceBase,
     counter: &Counter,
     timestamps: &Timestamps,
-    action: impl FnOnce(u32),
+    lock: Option<&RawIrqLock>,
+    action: impl FnOnce(u64, i64),
 ) {
     if !base.is_enabled() {
         return;
     }
-    let (count, snapshot) = counter.snapshot();
+    let ((count, snapshot), time_ns) = match lock {
+        Some(lock) => {
+            let _locked = lock.lock();
+            (counter.snapshot(), timestamps.last())
+        }
+        None => (counter.snapshot(), timestamps.last()),
+    };
     if count == 0 {
         return;
     }
-    run_accounted(gate, base, timestamps.take_first(), count, || action(count));
+    run_accounted(gate, base, timestamps.take_first(), count, || {
+        action(count, time_ns)
+    });
     counter.consume(snapshot);
+}
+
+/// Calls `action` for `count` events in `u32` pieces, in order, each non-zero:
+/// an action taking a `u32` count is handed every event exactly once, even
+/// past 4,294,967,295 undelivered.
+pub fn in_u32_pieces(count: u64, mut action: impl FnMut(u32)) {
+    let mut left = count;
+    while left != 0 {
+        let piece = u32::try_from(left).unwrap_or(u32::MAX);
+        action(piece);
+        left -= u64::from(piece);
+    }
 }
 
 /// Runs a source's action for `count` events and accounts it in the source's and
@@ -165,7 +190,7 @@ pub(crate) fn run_accounted(
     gate: &Gate<'_>,
     base: &SourceBase,
     since_ns: i64,
-    count: u32,
+    count: u64,
     action: impl FnOnce(),
 ) {
     let start = super::sys::now_ns();
@@ -179,7 +204,7 @@ pub(crate) fn run_accounted(
     // CAST: Elapsed monotonic time is non-negative.
     let ns = (super::sys::now_ns() - start).max(0) as u64;
     add_single_writer(&stats.actions, 1);
-    add_single_writer(&stats.delivered, u64::from(count));
+    add_single_writer(&stats.delivered, count);
     add_single_writer(&stats.action_ns, ns);
     gate.account_action(ns);
 }

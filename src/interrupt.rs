@@ -65,7 +65,7 @@
 //!   interrupt.
 
 use super::{
-    counting::{count_event, deliver_counted, Counter, Timestamps},
+    counting::{count_event, deliver_counted, in_u32_pieces, Counter, Timestamps},
     event_source::{AsEventSource, EventSource, Initially, Source, SourceBase},
     filter::{FilterContext, FilterResult},
     gate::Entry,
@@ -122,8 +122,25 @@ pub trait InterruptHandler: Send + Sync + 'static {
 
     /// The bottom half. Runs on the loop thread holding the gate; may sleep.
     /// `count` is the number of scheduled interrupts since the previous call, never
-    /// zero.
+    /// zero (more than `u32::MAX` arrive as several calls).
     fn action(&self, gate: &Gate<'_>, count: u32);
+
+    /// The bottom half as DriverKit's `InterruptOccurred(count, time)` sees it:
+    /// the 64-bit number of interrupts since the previous call (never zero) and
+    /// the `ktime_get()` nanoseconds of the newest of them (0 with timestamps
+    /// off). With the interrupt lock ([`SourceOptions::interrupt_lock`]) the two
+    /// are taken together, as `last_interrupt` reads them; without it the time
+    /// may be that of a newer interrupt, delivered next time.
+    ///
+    /// The library calls this; the default hands the count to
+    /// [`InterruptHandler::action`]. A driver that wants the pair overrides this
+    /// and leaves `action` empty.
+    ///
+    /// [`SourceOptions::interrupt_lock`]: super::SourceOptions::interrupt_lock
+    fn interrupt_occurred(&self, gate: &Gate<'_>, count: u64, time_ns: i64) {
+        let _ = time_ns;
+        in_u32_pieces(count, |piece| self.action(gate, piece));
+    }
 
     /// Silences the device: stop it from raising this interrupt (mask it in the
     /// device's own interrupt-enable register, acknowledge what is pending).
@@ -358,7 +375,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
             Entry::Try => interrupt_lock::try_acquire(self.interrupt_lock())?,
         };
         Ok(LastInterrupt {
-            pending: self.counter.pending().into(),
+            pending: self.counter.pending(),
             time_ns: self.timestamps.last(),
             total: self.total.load(Relaxed),
         })
@@ -591,9 +608,15 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
     }
 
     fn check_for_work(&self, gate: &Gate<'_>) -> bool {
-        deliver_counted(gate, &self.base, &self.counter, &self.timestamps, |count| {
-            self.handler.action(gate, count)
-        });
+        let lock = self.interrupt_lock();
+        deliver_counted(
+            gate,
+            &self.base,
+            &self.counter,
+            &self.timestamps,
+            lock,
+            |count, time| self.handler.interrupt_occurred(gate, count, time),
+        );
         // Unmask after the action unless the source is held; a still-asserted
         // level line fires again at once, which is the re-check.
         if self.base.is_enabled() {
@@ -974,7 +997,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
     }
 
     /// Interrupts counted and not yet delivered.
-    pub fn pending(&self) -> u32 {
+    pub fn pending(&self) -> u64 {
         self.source.core.counter.pending()
     }
 

@@ -11,7 +11,7 @@
 //! work loop.
 
 use super::{
-    counting::{count_event, deliver_counted, Counter, Timestamps},
+    counting::{count_event, deliver_counted, in_u32_pieces, Counter, Timestamps},
     event_source::{EventSource, Initially, Source, SourceBase},
     work_loop::Gate,
     SourceOptions,
@@ -49,9 +49,14 @@ impl<T: SoftwareAction> EventSource for SoftwareCore<T> {
     }
 
     fn check_for_work(&self, gate: &Gate<'_>) -> bool {
-        deliver_counted(gate, &self.base, &self.counter, &self.timestamps, |count| {
-            self.handler.action(gate, count)
-        });
+        deliver_counted(
+            gate,
+            &self.base,
+            &self.counter,
+            &self.timestamps,
+            None,
+            |count, _| in_u32_pieces(count, |piece| self.handler.action(gate, piece)),
+        );
         false
     }
 }
@@ -127,7 +132,7 @@ impl<T: SoftwareAction> Source<SoftwareCore<T>> {
     }
 
     /// Signals not yet delivered.
-    pub fn pending(&self) -> u32 {
+    pub fn pending(&self) -> u64 {
         self.core.counter.pending()
     }
 }

@@ -75,8 +75,8 @@ pub struct SourceOptions {
     /// Default: on.
     pub timestamps: bool,
     /// Initial value of the producer and consumer counters. Default: 0. Tests set it
-    /// near `u32::MAX` to prove the counts are wrap-safe.
-    pub counter_start: u32,
+    /// near `u64::MAX` to prove the counts are wrap-safe.
+    pub counter_start: u64,
     /// Interrupt sources on level-triggered lines: top-half calls per second
     /// above which the line counts as storming and is throttled (masked for a
     /// tick, then retried); 0 turns the throttle off. Measured per millisecond,

@@ -408,11 +408,11 @@ mod tests {
     }
 
     #[test]
-    fn counts_stay_exact_across_u32_wrap() -> Result {
+    fn counts_stay_exact_across_the_counter_wrap() -> Result {
         let probe = Probe::new()?;
         let lp = new_loop(c"wl-wrap")?;
         let options = SourceOptions {
-            counter_start: u32::MAX - 100,
+            counter_start: u64::MAX - 100,
             ..SourceOptions::default()
         };
         let src = SoftwareEventSource::new(c"wrap", options, Counting::new(&probe, 1))?;
@@ -427,6 +427,17 @@ mod tests {
         assert!(wait_until(5000, || src.handler().total() == 10_000));
         assert_eq!(src.handler().total(), 10_000);
         assert_eq!(src.handler().zero_calls.load(Relaxed), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn api_counts_past_u32_max_reach_a_u32_action_whole_and_in_order() -> Result {
+        let mut pieces = KVec::new();
+        let count = 2 * u64::from(u32::MAX) + 5;
+        super::workloop::counting::in_u32_pieces(count, |p| {
+            let _ = pieces.push(p, GFP_KERNEL);
+        });
+        assert_eq!(&pieces[..], &[u32::MAX, u32::MAX, 5]);
         Ok(())
     }
 

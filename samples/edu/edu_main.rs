@@ -76,10 +76,10 @@ use params::{check_params, IrqMode};
 use regs::{DmaDirection, DMA_WINDOW, IRQ_DMA, IRQ_FACTORIAL, IRQ_TEST};
 use test_knobs::TestKnob;
 use workloop::{
-    event_of, line_state, AffinityPolicy, CommandGate, FilterContext, FilterResult, Gate, GateCell,
-    InterruptControl, InterruptEventSource, InterruptHandler, InterruptLocked, InterruptType,
-    LoopOptions, PciPower, PmAdapter, Sharing, SourceOptions, TimerAction, TimerEventSource, Wake,
-    WorkLoop,
+    counting::in_u32_pieces, event_of, line_state, AffinityPolicy, CommandGate, FilterContext,
+    FilterResult, Gate, GateCell, InterruptControl, InterruptEventSource, InterruptHandler,
+    InterruptLocked, InterruptType, LoopOptions, PciPower, PmAdapter, Sharing, SourceOptions,
+    TimerAction, TimerEventSource, Wake, WorkLoop,
 };
 
 type Bar0 = pci::Bar<'static, { regs::END }>;

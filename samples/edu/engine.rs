@@ -44,6 +44,9 @@ pub(crate) struct Counters {
     pub(crate) raising: Atomic<u64>,
     pub(crate) max_action_gap_ms: Atomic<u64>,
     pub(crate) last_action_ns: Atomic<i64>,
+    /// The newest pair `interrupt_occurred` was handed.
+    pub(crate) occurred_count: Atomic<u64>,
+    pub(crate) occurred_time_ns: Atomic<i64>,
 }
 
 impl Counters {
@@ -69,6 +72,8 @@ impl Counters {
             raising: Atomic::new(0),
             max_action_gap_ms: Atomic::new(0),
             last_action_ns: Atomic::new(0),
+            occurred_count: Atomic::new(0),
+            occurred_time_ns: Atomic::new(0),
         }
     }
 }

@@ -98,6 +98,16 @@ impl InterruptHandler for EduIrq {
         }
     }
 
+    /// DriverKit's `InterruptOccurred(count, time)`: the count and the time of
+    /// the newest interrupt, taken together under the interrupt lock. Kept for
+    /// the `occurred_pair` test, then the action.
+    fn interrupt_occurred(&self, gate: &Gate<'_>, count: u64, time_ns: i64) {
+        let counters = &self.engine.counters;
+        counters.occurred_count.store(count, Relaxed);
+        counters.occurred_time_ns.store(time_ns, Relaxed);
+        in_u32_pieces(count, |piece| self.action(gate, piece));
+    }
+
     fn action(&self, gate: &Gate<'_>, _count: u32) {
         let engine = &self.engine;
         engine.counters.actions.add(1, Relaxed);

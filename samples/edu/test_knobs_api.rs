@@ -20,6 +20,11 @@
 //!   `SetEnableWithCompletion`); `EIO` if the completion ran inside the gate,
 //!   or if an action ran before the flag was back on, which must deliver the
 //!   interrupt.
+//! - `occurred_pair` (needs the hook points): holding the gate, raises one
+//!   interrupt, then parks the top half of a second between recording its
+//!   time and counting it, and lets the loop run: `EIO` unless the action is
+//!   handed both interrupts with the second's time (never the new time with
+//!   the old count).
 //! - `raise_during <ms>`: a work item (workqueue workers are not frozen)
 //!   raises one interrupt a millisecond for `ms` milliseconds, each counted by
 //!   the top half before the next, while the test freezes or suspends the
@@ -47,6 +52,7 @@ pub(crate) fn write(knob: &TestKnob, word: &str) -> Result {
             Ok(())
         }
         "disable_with_completion" => knob.disable_with_completion(),
+        "occurred_pair" => knob.occurred_pair(),
         word => match word.strip_prefix("raise_during ") {
             Some(ms) => knob.raise_during(parse_u32(ms.as_bytes())?),
             None => Err(EINVAL),
@@ -222,6 +228,46 @@ impl TestKnob {
             refused.iter().all(|r| *r == Err(ENODEV)),
             "a call after cancel did not answer ENODEV",
         )
+    }
+
+    /// `occurred_pair`: see the module documentation.
+    fn occurred_pair(&self) -> Result {
+        if !hooks::ENABLED {
+            return Err(ENOTSUPP);
+        }
+        let counters = &self.engine.counters;
+        let actions = counters.actions.load(Relaxed);
+        let parked = self.engine.work_loop.run_action(|_gate| {
+            self.raise_nowait()?;
+            hooks::arm(Point::CountTimeRecorded, None);
+            let raised = self.raise();
+            if raised.is_err() || !hooks::wait_parked(Point::CountTimeRecorded, STEP_MS) {
+                hooks::release(Point::CountTimeRecorded);
+                return raised.and(Err(ETIMEDOUT));
+            }
+            Ok(())
+        })?;
+        parked?;
+        // The gate is free: the loop takes both counts, or waits for the top
+        // half's lock; give it time to try before the top half goes on.
+        fsleep(Delta::from_millis(20));
+        hooks::release(Point::CountTimeRecorded);
+        wait_for(|| counters.actions.load(Relaxed) != actions)?;
+        let last = self.ctl.last_interrupt()?;
+        let (count, time) = (
+            counters.occurred_count.load(Relaxed),
+            counters.occurred_time_ns.load(Relaxed),
+        );
+        if count != 2 || time != last.time_ns {
+            pr_err!(
+                "action handed {} interrupt(s) at {} ns; the newest was at {} ns\n",
+                count,
+                time,
+                last.time_ns
+            );
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// `raise_during <ms>`: see the module documentation.
