@@ -8,6 +8,7 @@
 #include <linux/irq.h>
 #include <linux/lockdep.h>
 #include <linux/msi.h>
+#include <linux/pm_qos.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -118,4 +119,25 @@ void wl_raw_unlock_irqrestore(raw_spinlock_t *lock, unsigned long flags)
 bool wl_irqs_disabled(void)
 {
 	return irqs_disabled();
+}
+
+/* CPU-latency QoS: the calls are inline no-ops without CONFIG_CPU_IDLE. */
+bool wl_cpu_latency_supported(void)
+{
+	return IS_ENABLED(CONFIG_CPU_IDLE);
+}
+
+bool wl_cpu_latency_active(struct pm_qos_request *req)
+{
+	return cpu_latency_qos_request_active(req);
+}
+
+void wl_cpu_latency_add(struct pm_qos_request *req, s32 value)
+{
+	cpu_latency_qos_add_request(req, value);
+}
+
+void wl_cpu_latency_remove(struct pm_qos_request *req)
+{
+	cpu_latency_qos_remove_request(req);
 }

@@ -30,5 +30,10 @@ unsigned long wl_raw_lock_irqsave(struct raw_spinlock *lock);
 bool wl_raw_trylock_irqsave(struct raw_spinlock *lock, unsigned long *flags);
 void wl_raw_unlock_irqrestore(struct raw_spinlock *lock, unsigned long flags);
 bool wl_irqs_disabled(void);
+struct pm_qos_request;
+bool wl_cpu_latency_supported(void);
+bool wl_cpu_latency_active(struct pm_qos_request *req);
+void wl_cpu_latency_add(struct pm_qos_request *req, s32 value);
+void wl_cpu_latency_remove(struct pm_qos_request *req);
 
 #endif

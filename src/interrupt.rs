@@ -269,6 +269,9 @@ pub struct InterruptCore<T: InterruptHandler> {
     /// The driver's disable count and the loop's stop (see "Disable depth").
     #[pin]
     disable_count: Mutex<Hold>,
+    /// `warm_cpu`'s CPU-latency request, released after the next delivery.
+    #[pin]
+    warm: sys::CpuLatency,
     #[pin]
     handler: T,
 }
@@ -327,6 +330,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
                 stopped: false,
                 detached: true,
             }),
+            warm <- sys::CpuLatency::new(),
             handler <- handler,
         }? Error))
     }
@@ -615,7 +619,11 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
             &self.counter,
             &self.timestamps,
             lock,
-            |count, time| self.handler.interrupt_occurred(gate, count, time),
+            |count, time| {
+                self.handler.interrupt_occurred(gate, count, time);
+                // `warm_cpu` lasts until the interrupt it was for was handled.
+                self.warm.release();
+            },
         );
         // Unmask after the action unless the source is held; a still-asserted
         // level line fires again at once, which is the re-check.
@@ -940,6 +948,19 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
         self.source.core.last_interrupt(Entry::Wait)
     }
 
+    /// Keeps every CPU out of deep idle states until the next interrupt has
+    /// been delivered (xnu's `warmCPU`, for an interrupt expected soon): a
+    /// CPU-latency QoS request of 0 µs, released after the next action. Its
+    /// effect is global, like `/dev/cpu_dma_latency`. Process context.
+    ///
+    /// # Errors
+    ///
+    /// `EOPNOTSUPP` where the kernel has no CPU-latency QoS (no
+    /// `CONFIG_CPU_IDLE`).
+    pub fn warm_cpu(&self) -> Result {
+        self.source.core.warm.hold_shallow()
+    }
+
     /// The Linux IRQ number.
     pub fn irq(&self) -> u32 {
         self.source.core.line.number()
@@ -1049,6 +1070,11 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// See [`InterruptEventSource::set_enable`].
     pub fn set_enable(&self, on: bool) -> Result {
         self.0.set_enable(on)
+    }
+
+    /// See [`InterruptEventSource::warm_cpu`].
+    pub fn warm_cpu(&self) -> Result {
+        self.0.warm.hold_shallow()
     }
 
     /// See [`InterruptEventSource::set_enable_with_completion`].

@@ -16,13 +16,15 @@ use kernel::{
     bindings,
     error::from_err_ptr,
     ffi::{c_int, c_long},
+    new_mutex,
     prelude::*,
     str::CStr,
     sync::{
-        atomic::{Acquire, Atomic, Release},
-        rcu, Arc,
+        atomic::{Acquire, Atomic, AtomicFlag, Release},
+        rcu, Arc, Mutex,
     },
-    task::Task, //
+    task::Task,
+    types::Opaque, //
 };
 
 /// Monotonic time in nanoseconds (`ktime_get_mono_fast_ns()`: the same clock as
@@ -348,6 +350,10 @@ extern "C" {
     ) -> bool;
     fn wl_raw_unlock_irqrestore(lock: *mut bindings::raw_spinlock_t, flags: kernel::ffi::c_ulong);
     fn wl_irqs_disabled() -> bool;
+    fn wl_cpu_latency_supported() -> bool;
+    fn wl_cpu_latency_active(req: *mut bindings::pm_qos_request) -> bool;
+    fn wl_cpu_latency_add(req: *mut bindings::pm_qos_request, value: i32);
+    fn wl_cpu_latency_remove(req: *mut bindings::pm_qos_request);
 }
 
 /// An IRQ-safe raw spinlock (`raw_spinlock_t` taken with `irqsave`), the lock a
@@ -744,6 +750,90 @@ impl IrqLine {
 pub(crate) fn enotconn() -> Error {
     // CAST: Errno constants are small positive values.
     Error::from_errno(-(bindings::ENOTCONN as i32))
+}
+
+/// `EOPNOTSUPP` (not in `kernel::error::code` in 7.2).
+pub(crate) fn eopnotsupp() -> Error {
+    // CAST: Errno constants are small positive values.
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}
+
+/// A CPU-latency QoS request (`/dev/cpu_dma_latency`'s mechanism): while
+/// active, no CPU enters an idle state slower to leave than its value (0: the
+/// shallowest). The effect is global. Process context (the QoS lock is a
+/// `spinlock_t`).
+///
+/// # Invariants
+///
+/// `req` is added at most once at a time, its state tracked by `active` under
+/// `lock`; it is removed before it is freed (`PinnedDrop`).
+#[pin_data(PinnedDrop)]
+pub(crate) struct CpuLatency {
+    #[pin]
+    req: Opaque<bindings::pm_qos_request>,
+    #[pin]
+    lock: Mutex<()>,
+    /// Whether the request is added (read without `lock` as a hint).
+    active: AtomicFlag,
+}
+
+// SAFETY: The request is only touched under `lock`, in process context.
+unsafe impl Send for CpuLatency {}
+// SAFETY: See `Send`.
+unsafe impl Sync for CpuLatency {}
+
+impl CpuLatency {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // The QoS core wants the request zeroed before it is added.
+            req <- Opaque::zeroed(),
+            lock <- new_mutex!(()),
+            active: AtomicFlag::new(false),
+        })
+    }
+
+    /// Keeps every CPU in its shallowest idle state until [`CpuLatency::release`].
+    ///
+    /// # Errors
+    ///
+    /// `EOPNOTSUPP` where the kernel has no CPU-latency QoS (`CONFIG_CPU_IDLE`).
+    pub(crate) fn hold_shallow(&self) -> Result {
+        // SAFETY: Reads a configuration constant.
+        if !unsafe { wl_cpu_latency_supported() } {
+            return Err(eopnotsupp());
+        }
+        let _guard = self.lock.lock();
+        // SAFETY: `req` is a valid request, added only if not active (invariant).
+        unsafe {
+            if !wl_cpu_latency_active(self.req.get()) {
+                wl_cpu_latency_add(self.req.get(), 0);
+            }
+        }
+        self.active.store(true, Release);
+        Ok(())
+    }
+
+    /// Ends [`CpuLatency::hold_shallow`], if it is in force. Cheap when not.
+    pub(crate) fn release(&self) {
+        if !self.active.load(Acquire) {
+            return;
+        }
+        let _guard = self.lock.lock();
+        // SAFETY: `req` is a valid request, removed only if active (invariant).
+        unsafe {
+            if wl_cpu_latency_active(self.req.get()) {
+                wl_cpu_latency_remove(self.req.get());
+            }
+        }
+        self.active.store(false, Release);
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for CpuLatency {
+    fn drop(self: Pin<&mut Self>) {
+        self.release();
+    }
 }
 
 /// `EDEADLK` (not in `kernel::error::code` in 7.2): the call would wait for itself.

@@ -213,7 +213,8 @@ impl fmt::Debug for IrqInfo {
 
 /// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
 /// source's enable state (nesting), `set_enable on` or `set_enable off` to set
-/// its enable flag (DriverKit's `SetEnable`), `affinity all` or `affinity <cpu>`
+/// its enable flag (DriverKit's `SetEnable`), `warm_cpu` to keep the CPUs out
+/// of deep idle until the next interrupt (xnu's `warmCPU`), `affinity all` or `affinity <cpu>`
 /// to set where its interrupts go (WDF's `SetPolicy`); read the driver's disable
 /// count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);
@@ -225,6 +226,7 @@ pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Resul
         "enable" => ctl.0.enable(),
         "set_enable on" => ctl.0.set_enable(true),
         "set_enable off" => ctl.0.set_enable(false),
+        "warm_cpu" => ctl.0.warm_cpu(),
         "affinity all" => ctl.0.set_affinity(AffinityPolicy::AllProcessors),
         word => match word.strip_prefix("affinity ") {
             Some(cpu) => {
