@@ -14,8 +14,8 @@ pub(crate) mod pm;
 use core::{ffi::c_void, ptr::NonNull};
 use kernel::{
     bindings,
-    error::from_err_ptr,
-    ffi::{c_int, c_long},
+    error::{from_err_ptr, to_result},
+    ffi::c_int,
     new_mutex,
     prelude::*,
     str::CStr,
@@ -161,10 +161,31 @@ impl KThread {
             match prio {
                 Priority::Fifo => bindings::sched_set_fifo(task),
                 Priority::FifoLow => bindings::sched_set_fifo_low(task),
-                // CAST: Clamped to -20..=19, representable in a C long.
-                Priority::Nice(n) => bindings::set_user_nice(task, n.clamp(-20, 19) as c_long),
+                // `sched_set_normal`, not `set_user_nice`: a thread changed at run
+                // time from a real-time class must leave it.
+                Priority::Nice(n) => bindings::sched_set_normal(task, n.clamp(-20, 19)),
             }
         }
+    }
+
+    /// Moves the thread to `cpu`, or lets it run on every CPU (`None`). Process
+    /// context; may sleep (the thread migrates before this returns).
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a CPU that does not exist or is offline, `ENOMEM`.
+    pub(crate) fn set_cpu(&self, cpu: Option<u32>) -> Result {
+        let mut mask = kernel::cpumask::CpumaskVar::new_zero(GFP_KERNEL)?;
+        match cpu {
+            Some(cpu) if cpu_online(cpu) => {
+                mask.set(kernel::cpu::CpuId::from_u32(cpu).ok_or(EINVAL)?)
+            }
+            Some(_) => return Err(EINVAL),
+            None => mask.setall(),
+        }
+        // SAFETY: `task` is valid by the type invariant and `mask` is a valid
+        // cpumask for the call.
+        to_result(unsafe { bindings::set_cpus_allowed_ptr(self.task.as_ptr(), mask.as_raw()) })
     }
 
     /// Identifier of the thread, comparable with [`current_task_id`].

@@ -614,6 +614,37 @@ impl WorkLoop {
         self.inner.is_closed()
     }
 
+    /// Moves the loop's thread to `cpu`, or lets it run on every CPU (`None`),
+    /// at run time (WDF's interrupt policy for the bottom half). A CPU that goes
+    /// offline later undoes the binding. Process context; may sleep.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a CPU that does not exist or is offline, `ENODEV` once the
+    /// loop is stopped, `ENOMEM`.
+    pub fn set_cpu(&self, cpu: Option<u32>) -> Result {
+        match &*self.thread.lock() {
+            Some(thread) => thread.task().set_cpu(cpu),
+            None => Err(ENODEV),
+        }
+    }
+
+    /// Changes the loop thread's scheduling class at run time (WDF's interrupt
+    /// priority, mapped to a class: see [`Priority`]). Process context.
+    ///
+    /// # Errors
+    ///
+    /// `ENODEV` once the loop is stopped.
+    pub fn set_priority(&self, priority: Priority) -> Result {
+        match &*self.thread.lock() {
+            Some(thread) => {
+                thread.task().set_priority(priority);
+                Ok(())
+            }
+            None => Err(ENODEV),
+        }
+    }
+
     /// Stops the loop; see the module documentation. Idempotent; a concurrent
     /// second call returns when the loop has stopped.
     ///

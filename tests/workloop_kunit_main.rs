@@ -1343,7 +1343,7 @@ mod tests {
 
     /// Records, for every action, the CPU it ran on and the thread's class.
     struct Placement {
-        want_cpu: u32,
+        want_cpu: Atomic<u32>,
         runs: Atomic<u32>,
         wrong_cpu: Atomic<u32>,
         /// `1000 + rt_priority` for a real-time class, `static_prio` for CFS.
@@ -1352,7 +1352,7 @@ mod tests {
 
     impl SoftwareAction for Placement {
         fn action(&self, _gate: &Gate<'_>, _count: u32) {
-            if kernel::cpu::CpuId::current().as_u32() != self.want_cpu {
+            if kernel::cpu::CpuId::current().as_u32() != self.want_cpu.load(Relaxed) {
                 self.wrong_cpu.fetch_add(1, Relaxed);
             }
             let task = kernel::task::Task::current_raw();
@@ -1395,7 +1395,7 @@ mod tests {
             c"placed",
             SourceOptions::default(),
             Placement {
-                want_cpu: cpu,
+                want_cpu: Atomic::new(cpu),
                 runs: Atomic::new(0),
                 wrong_cpu: Atomic::new(0),
                 class: Atomic::new(0),
@@ -1434,6 +1434,48 @@ mod tests {
         let (_lp, src) = placed_loop(c"wl-nice", 0, super::workloop::Priority::Nice(-5))?;
         // Nice -5 is static priority 115.
         assert_eq!(src.handler().class.load(Relaxed), 115);
+        Ok(())
+    }
+
+    /// Signals `src` `n` times, each after the previous action ran.
+    fn run_placed(src: &SoftwareEventSource<Placement>, n: u32) -> Result {
+        for _ in 0..n {
+            let before = src.handler().runs.load(Relaxed);
+            src.signal();
+            if !wait_until(5000, || src.handler().runs.load(Relaxed) > before) {
+                return Err(ETIMEDOUT);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn api_loop_cpu_and_priority_change_at_run_time() -> Result {
+        let (lp, src) = placed_loop(c"wl-move", 0, super::workloop::Priority::Fifo)?;
+        let other = (1..kernel::cpu::nr_cpu_ids())
+            .rev()
+            .find(|&c| cpu_online(c));
+        if let Some(cpu) = other {
+            lp.set_cpu(Some(cpu))?;
+            src.handler().want_cpu.store(cpu, Relaxed);
+            run_placed(&src, 50)?;
+            assert_eq!(src.handler().wrong_cpu.load(Relaxed), 0);
+        }
+        lp.set_priority(super::workloop::Priority::Nice(5))?;
+        run_placed(&src, 1)?;
+        // Out of the real-time class: nice 5 is static priority 125.
+        assert_eq!(src.handler().class.load(Relaxed), 125);
+        lp.set_priority(super::workloop::Priority::FifoLow)?;
+        run_placed(&src, 1)?;
+        assert_eq!(src.handler().class.load(Relaxed), 1001);
+        assert_eq!(lp.set_cpu(Some(kernel::cpu::nr_cpu_ids())), Err(EINVAL));
+        lp.set_cpu(None)?;
+        lp.stop()?;
+        assert_eq!(lp.set_cpu(None), Err(ENODEV));
+        assert_eq!(
+            lp.set_priority(super::workloop::Priority::Fifo),
+            Err(ENODEV)
+        );
         Ok(())
     }
 

@@ -202,6 +202,11 @@ impl LoopThread {
         Ok(thread)
     }
 
+    /// The thread.
+    pub(super) fn task(&self) -> &KThread {
+        &self.task
+    }
+
     /// Lets the thread run; `inner` learns who it is and how to wake it.
     pub(super) fn start(&self, inner: &LoopInner) {
         inner.thread_id.store(self.task.id(), Relaxed);
