@@ -36,12 +36,21 @@ pub struct FilterContext<'a> {
     pub(crate) device: &'a Device<Bound>,
     pub(crate) signal: &'a dyn Fn() -> bool,
     pub(crate) held: bool,
+    pub(crate) message: u32,
 }
 
 impl<'a> FilterContext<'a> {
     /// The device the line belongs to, for register access through `Devres`.
     pub fn device(&self) -> &'a Device<Bound> {
         self.device
+    }
+
+    /// The message this top half serves (WDF's `MessageID`): the index of its
+    /// vector among the device's MSI or MSI-X vectors, 0 for a line (INTx). A
+    /// source serving every vector of a set (`new_all_vectors`) learns here which
+    /// one fired.
+    pub fn message(&self) -> u32 {
+        self.message
     }
 
     /// Whether the action cannot run now: the source is disabled, its loop

@@ -80,6 +80,7 @@ use super::{
 use core::marker::PhantomData;
 
 mod lifecycle;
+mod vectors;
 use kernel::{
     device::{Bound, Device},
     irq::{self, Flags, IrqRequest, IrqReturn},
@@ -92,6 +93,7 @@ use kernel::{
     },
     workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
+pub use vectors::{PciVectors, VectorEventSource, VectorLines};
 
 /// Lines (below 1024) whose storm was reported in the log.
 static STORM_REPORTED: [Atomic<u64>; 16] = [const { Atomic::new(0) }; 16];
@@ -410,12 +412,12 @@ impl<T: InterruptHandler> InterruptCore<T> {
         }
     }
 
-    fn top_half(&self, dev: &Device<Bound>) -> IrqReturn {
+    fn top_half(&self, dev: &Device<Bound>, message: u32) -> IrqReturn {
         // Held around the filter and the count: code holding it never runs
         // concurrently with this.
         let _locked = self.interrupt_lock().map(RawIrqLock::lock);
         if self.closed.load(Acquire) {
-            return self.dying_top_half(dev);
+            return self.dying_top_half(dev, message);
         }
         let held = !self.base.is_enabled();
         // One interrupt counts once: a filter that signalled and then answers
@@ -426,6 +428,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
             device: dev,
             signal: &signal,
             held,
+            message,
         };
         match self.handler.filter(&ctx) {
             FilterResult::NotMine => {
@@ -455,12 +458,13 @@ impl<T: InterruptHandler> InterruptCore<T> {
     /// device, but nothing is counted, scheduled or masked. A "schedule" answer (a
     /// plain source) is not ours to handle any more: `IRQ_NONE` lets genirq's
     /// spurious-interrupt detection stop a device that was not quiesced.
-    fn dying_top_half(&self, dev: &Device<Bound>) -> IrqReturn {
+    fn dying_top_half(&self, dev: &Device<Bound>, message: u32) -> IrqReturn {
         let signal = || false;
         let ctx = FilterContext {
             device: dev,
             signal: &signal,
             held: true,
+            message,
         };
         match self.handler.filter(&ctx) {
             FilterResult::Handled => IrqReturn::Handled,
@@ -706,6 +710,8 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
 #[doc(hidden)]
 pub struct TopHalf<T: InterruptHandler> {
     core: Arc<InterruptCore<T>>,
+    /// The vector's index, for [`FilterContext::message`].
+    message: u32,
 }
 
 impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
@@ -716,7 +722,7 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
             let _ = workqueue::system_highpri().enqueue_delayed(self.core.clone(), 1);
             return IrqReturn::Handled;
         }
-        self.core.top_half(device)
+        self.core.top_half(device, self.message)
     }
 }
 
@@ -727,9 +733,11 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 ///
 /// # Examples
 ///
-/// In a PCI driver's probe, as `samples/edu_irq/edu_irq_main.rs` does (and runs in
-/// `make check`): one vector, a filter that claims and acknowledges the device's
-/// interrupt in the top half, and an action on the loop.
+/// In a PCI driver's probe: one vector from the kernel's allocation, a filter
+/// that claims and acknowledges the device's interrupt in the top half, and an
+/// action on the loop (`samples/edu` does this and runs in `make check`; for a
+/// set of vectors, or WDF's all-or-one fallback, see [`PciVectors`] and
+/// `samples/edu_irq`, `samples/msix_vectors`).
 ///
 /// ```ignore
 /// let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::all())?;
@@ -752,6 +760,10 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 /// it the IRQ number, past the unbind that frees the line. Kernel 7.3's
 /// `irq::Registration<'a>` has the same shape.
 ///
+/// `L` is how the line is requested: `kernel::irq`'s registration for a source
+/// made with [`InterruptEventSource::new`], the library's own for the sources
+/// of a set of PCI vectors ([`VectorEventSource`], see [`PciVectors`]).
+///
 /// # Invariants
 ///
 /// `source`'s core's line is the line `reg` requested; it stays requested until
@@ -760,10 +772,10 @@ impl<T: InterruptHandler> irq::Handler for TopHalf<T> {
 /// [`InterruptControl`] checks `closed` under the mutex it is set under, and
 /// `disable` waits for the top half under that mutex).
 #[pin_data]
-pub struct InterruptEventSource<'a, T: InterruptHandler> {
+pub struct InterruptEventSource<'a, T: InterruptHandler, L = irq::Registration<TopHalf<T>>> {
     source: Source<InterruptCore<T>>,
     #[pin]
-    reg: irq::Registration<TopHalf<T>>,
+    reg: L,
     _bound: PhantomData<&'a ()>,
 }
 
@@ -801,7 +813,13 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
             } else {
                 Flags::NO_AUTOEN
             };
-            let top = TopHalf { core: core.clone() };
+            // The message number of an MSI or MSI-X vector; a line is message 0.
+            // SAFETY: `request` is the vector of a bound device (see above).
+            let message = unsafe { sys::msi_info(request.irq()) }.map_or(0, |(_, index)| index);
+            let top = TopHalf {
+                core: core.clone(),
+                message,
+            };
             // INVARIANT: `core.line` is the line of `request`, requested by `reg`.
             // `reg` is initialized first: if the request fails, the core is only
             // released, never torn down as a source.
@@ -820,7 +838,9 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
             }? Error))
         })
     }
+}
 
+impl<'a, T: InterruptHandler, L> InterruptEventSource<'a, T, L> {
     /// Lets the action run and, on an exclusive line, unmasks it. Undoes one
     /// [`InterruptEventSource::disable`] (the source is created disabled once).
     ///
@@ -1135,7 +1155,7 @@ impl<T: InterruptHandler> InterruptControl<T> {
     }
 }
 
-impl<T: InterruptHandler> AsEventSource for InterruptEventSource<'_, T> {
+impl<T: InterruptHandler, L> AsEventSource for InterruptEventSource<'_, T, L> {
     fn event_source(&self) -> Arc<dyn EventSource> {
         self.source.event_source()
     }

@@ -5,9 +5,10 @@
 //! Kernel 7.2's Rust crate has no abstraction for kernel threads, for
 //! masking and unmasking an IRQ line (`disable_irq_nosync` / `enable_irq`),
 //! for reading a line's trigger type, or for a completion that can be
-//! signalled from hard-IRQ context and waited on interruptibly. This module
-//! wraps exactly those C functions in small safe types; everything above it
-//! is safe Rust.
+//! signalled from hard-IRQ context and waited on interruptibly, nor (see
+//! `pci_irq.rs`) for more than the first and last of a device's PCI vectors.
+//! This module wraps exactly those C functions in small safe types;
+//! everything above it is safe Rust.
 
 pub(crate) mod pm;
 
@@ -26,6 +27,9 @@ use kernel::{
     task::Task,
     types::Opaque, //
 };
+
+mod pci_irq;
+pub(crate) use pci_irq::{alloc_irq_vectors, irq_vector, vectors_allocated, IrqAction, VectorFlag};
 
 /// Monotonic time in nanoseconds (`ktime_get_mono_fast_ns()`: the same clock as
 /// `ktime_get()`, read without its retry loop; for statistics).
@@ -662,15 +666,18 @@ pub(crate) unsafe fn hwirq(irq: u32) -> u64 {
     unsafe { (*data).hwirq as u64 }
 }
 
-/// Control of one Linux IRQ line this library has requested.
+/// Control of the Linux IRQ line (or the set of PCI vectors, see
+/// [`IrqLine::new_set`]) of one interrupt source.
 ///
 /// # Invariants
 ///
-/// `irq` is a valid IRQ number with an action registered by this library for as long
-/// as this value is used (the owner frees the line only after its last use).
-#[derive(Clone, Copy)]
+/// `irq` and every number in `more` are valid IRQ numbers with an action
+/// registered by this library for as long as this value is used (the owner frees
+/// the lines only after their last use).
 pub(crate) struct IrqLine {
     irq: u32,
+    /// The other vectors of a set one source serves; empty for one line.
+    more: KVec<u32>,
 }
 
 /// Before `request_irq`: if the allocated vector `irq` is level-triggered, makes
@@ -708,32 +715,58 @@ impl IrqLine {
     /// value is used.
     pub(crate) unsafe fn new(irq: u32) -> Self {
         // INVARIANT: Guaranteed by the caller.
-        Self { irq }
+        Self {
+            irq,
+            more: KVec::new(),
+        }
     }
 
-    /// The Linux IRQ number.
+    /// Wraps the vectors `first` and `more` of one device, served by one source
+    /// (every operation below applies to each of them). They are all
+    /// message-signaled (edge) lines: a level line is never part of a set.
+    ///
+    /// # Safety
+    ///
+    /// As for [`IrqLine::new`], for each of them.
+    pub(crate) unsafe fn new_set(first: u32, more: KVec<u32>) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self { irq: first, more }
+    }
+
+    /// Every line of the set.
+    fn all(&self) -> impl Iterator<Item = u32> + '_ {
+        Iterator::chain(core::iter::once(self.irq), self.more.iter().copied())
+    }
+
+    /// The Linux IRQ number (of the first vector of a set).
     pub(crate) fn number(&self) -> u32 {
         self.irq
     }
 
     /// Increments the line's disable depth without waiting. Any context.
     pub(crate) fn disable_nosync(&self) {
-        // SAFETY: The line is requested (type invariant).
-        unsafe { bindings::disable_irq_nosync(self.irq) };
+        for irq in self.all() {
+            // SAFETY: The line is requested (type invariant).
+            unsafe { bindings::disable_irq_nosync(irq) };
+        }
     }
 
     /// Decrements the line's disable depth, unmasking it at zero. Any context.
     ///
     /// Callers balance this with [`IrqLine::disable_nosync`] themselves.
     pub(crate) fn enable(&self) {
-        // SAFETY: The line is requested (type invariant).
-        unsafe { bindings::enable_irq(self.irq) };
+        for irq in self.all() {
+            // SAFETY: The line is requested (type invariant).
+            unsafe { bindings::enable_irq(irq) };
+        }
     }
 
     /// Waits until no hard handler of this line runs on any CPU. May sleep.
     pub(crate) fn synchronize(&self) {
-        // SAFETY: The line is requested (type invariant); called from process context.
-        unsafe { bindings::synchronize_irq(self.irq) };
+        for irq in self.all() {
+            // SAFETY: The line is requested (type invariant); process context.
+            unsafe { bindings::synchronize_irq(irq) };
+        }
     }
 
     /// Makes `disable_irq*` mask the line at the interrupt controller at once
@@ -746,9 +779,11 @@ impl IrqLine {
     pub(crate) fn set_disable_unlazy(&self) {
         // CAST: A flag bit of `enum irq_settings`, which fits in `unsigned long`.
         let unlazy = bindings::IRQ_DISABLE_UNLAZY as kernel::ffi::c_ulong;
-        // SAFETY: The line is requested (type invariant); `irq_modify_status` takes
-        // the descriptor lock itself.
-        unsafe { bindings::irq_modify_status(self.irq, 0, unlazy) };
+        for irq in self.all() {
+            // SAFETY: The line is requested (type invariant); `irq_modify_status`
+            // takes the descriptor lock itself.
+            unsafe { bindings::irq_modify_status(irq, 0, unlazy) };
+        }
     }
 
     /// Whether the interrupt controller treats the line as level-triggered.

@@ -56,7 +56,10 @@ pub use filter::{FilterContext, FilterResult};
 pub use gate::{SleepResult, Wake};
 pub use gate_cell::{GateCell, GateRef};
 pub use info::{AffinityPolicy, InterruptInfo, InterruptKind, InterruptType, Polarity};
-pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
+pub use interrupt::{
+    InterruptControl, InterruptEventSource, InterruptHandler, PciVectors, Sharing,
+    VectorEventSource, VectorLines,
+};
 pub use interrupt_lock::{InterruptLocked, LastInterrupt};
 pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
 pub use sys::{

@@ -10,6 +10,8 @@
 //! - the action is the bottom half: it runs later on the loop's thread, holding
 //!   the loop's gate, with the number of interrupts counted since it last ran.
 //!
+//! The vector comes from the library's [`PciVectors`], WDF's all-or-one
+//! allocation: asked for `vectors` vectors, edu (one MSI, no MSI-X) gets one.
 //! At probe the driver raises `raises` interrupts, one at a time, and reports
 //! what the action saw: every interrupt, in fewer calls when they came faster
 //! than the loop ran. The `edu` sample shows the rest (timers, command gates,
@@ -28,8 +30,8 @@ use kernel::{
     time::Delta,
 };
 use workloop::{
-    FilterContext, FilterResult, Gate, InterruptEventSource, InterruptHandler, LoopOptions,
-    Sharing, SourceOptions, WorkLoop,
+    FilterContext, FilterResult, Gate, InterruptHandler, LoopOptions, PciVectors, SourceOptions,
+    VectorEventSource, WorkLoop,
 };
 
 mod regs {
@@ -93,7 +95,7 @@ impl InterruptHandler for EduIrq {
 struct EduIrqData<'bound> {
     /// Dropped first: the source leaves the loop and frees its line.
     #[pin]
-    irq: InterruptEventSource<'bound, EduIrq>,
+    irq: VectorEventSource<'bound, EduIrq>,
     work_loop: Pin<KBox<WorkLoop>>,
 }
 
@@ -168,15 +170,24 @@ impl pci::Driver for EduIrqDriver {
             let bar = pdev
                 .iomap_region_sized::<{ regs::END }>(0, c"edu_irq")?
                 .into_devres()?;
-            let vectors = pdev.alloc_irq_vectors(1, 1, pci::IrqTypes::all())?;
+            let want = *module_parameters::vectors.value();
+            let vectors = PciVectors::alloc(pdev, want)?;
+            dev_info!(
+                pdev,
+                "{} of {} vectors ({:?})\n",
+                vectors.count(),
+                want,
+                vectors.kind()
+            );
             let work_loop = WorkLoop::new(c"edu_irq", LoopOptions::default())?;
             let raises = *module_parameters::raises.value();
 
             Ok(try_pin_init!(EduIrqData {
-                irq <- InterruptEventSource::new(
-                    (*vectors.start()).try_into()?,
+                // Vector 0 serves every cause, as with one vector it must.
+                irq <- VectorEventSource::new_vector(
+                    &vectors,
+                    0,
                     c"edu_irq",
-                    Sharing::Shared,
                     SourceOptions::default(),
                     Ok::<_, Error>(EduIrq {
                         bar,
@@ -207,6 +218,8 @@ impl pci::Driver for EduIrqDriver {
 
 /// Largest `raises` value.
 const MAX_RAISES: u32 = 1_000_000;
+/// Largest `vectors` value (MSI-X's limit).
+const MAX_VECTORS: u32 = 2048;
 
 #[pin_data]
 struct EduIrqModule {
@@ -220,6 +233,11 @@ impl kernel::InPlaceModule for EduIrqModule {
             let raises = *module_parameters::raises.value();
             if !(1..=MAX_RAISES).contains(&raises) {
                 pr_err!("raises={} is invalid: use 1..={}\n", raises, MAX_RAISES);
+                return Err(EINVAL);
+            }
+            let vectors = *module_parameters::vectors.value();
+            if !(1..=MAX_VECTORS).contains(&vectors) {
+                pr_err!("vectors={} is invalid: use 1..={}\n", vectors, MAX_VECTORS);
                 return Err(EINVAL);
             }
             Ok(try_pin_init!(Self {
@@ -242,6 +260,10 @@ module! {
         raises: u32 {
             default: 1000,
             description: "Interrupts raised at probe (1..=1000000)",
+        },
+        vectors: u32 {
+            default: 1,
+            description: "Vectors to ask for (1..=2048): all or one, as WDF grants them",
         },
     },
 }
