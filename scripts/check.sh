@@ -51,10 +51,14 @@ done
 #   PIRQA, IRQ 10: edu1 (0x11), edu3 (0x15)
 # The guest probes in slot order, so edu<N> is the driver's device N and
 # irq_mode=3 (MSI on even, INTx on odd) puts both INTx devices on PIRQA.
+# An e1000e (82574L, five MSI-X vectors) for the multi-vector tests
+# (api_vectors, samples/msix_vectors) sits at 0x1a, PIRQB, IRQ 10 when it
+# falls back to INTx; no test kernel has a driver that binds it by itself.
 devices=(
 	--device edu,id=edu0,addr=0x10 --device edu,id=edu1,addr=0x11
 	--device edu,id=edu2,addr=0x14 --device edu,id=edu3,addr=0x15
 	--device pci-serial,id=ser0,addr=0x18
+	--device e1000e,id=nic0,addr=0x1a
 )
 total_pass=0 total_fail=0 total_skip=0
 # Rules the type system enforces (a source cannot outlive its device binding):
