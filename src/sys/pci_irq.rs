@@ -61,15 +61,32 @@ pub(crate) fn vectors_allocated(pdev: &pci::Device<Bound>) -> bool {
 /// line requested on the vectors) was dropped, or at once if the allocation's
 /// bookkeeping fails.
 ///
+/// Linux frees a message's IRQ descriptor with the vectors even while a handler
+/// is still registered on it, silently; the drop reports that instead (a bug:
+/// an [`IrqAction`] outlived its devres order).
+///
 /// # Invariants
 ///
-/// `pdev` has vectors allocated by [`alloc_irq_vectors`].
+/// `pdev` has vectors allocated by [`alloc_irq_vectors`]; `messages` are the
+/// IRQs of those that are MSI or MSI-X messages (none for the INTx line, which
+/// stays).
 struct VectorsRelease {
     pdev: ARef<pci::Device>,
+    messages: KVec<u32>,
 }
 
 impl Drop for VectorsRelease {
     fn drop(&mut self) {
+        for &irq in self.messages.iter() {
+            // SAFETY: `irq` is an allocated vector (type invariant); the function
+            // only looks the descriptor up.
+            if unsafe { bindings::irq_has_action(irq) } {
+                pr_err!(
+                    "workloop: IRQ {} is still requested when its PCI vectors are freed\n",
+                    irq
+                );
+            }
+        }
         let dev: &pci::Device = &self.pdev;
         // CAST: As in `pci_dev_ptr`.
         let raw: *mut bindings::pci_dev = core::ptr::from_ref(dev).cast_mut().cast();
@@ -96,12 +113,21 @@ pub(crate) fn alloc_irq_vectors(
     // other arguments.
     let ret = unsafe { bindings::pci_alloc_irq_vectors(pci_dev_ptr(pdev), n, n, flag.raw()) };
     to_result(ret)?;
-    // INVARIANT: The allocation above succeeded.
-    let release = VectorsRelease { pdev: pdev.into() };
-    // On failure the release is dropped at once, freeing the vectors.
-    devres::register(pdev.as_ref(), release, GFP_KERNEL)?;
     // CAST: Non-negative: `to_result` accepted it.
-    Ok(ret as u32)
+    let count = ret as u32;
+    // INVARIANT: The allocation above succeeded; `messages` is filled below.
+    // From here on every failure drops the release, which frees the vectors.
+    let mut release = VectorsRelease {
+        pdev: pdev.into(),
+        messages: KVec::new(),
+    };
+    if flag != VectorFlag::Intx {
+        for index in 0..count {
+            release.messages.push(irq_vector(pdev, index)?, GFP_KERNEL)?;
+        }
+    }
+    devres::register(pdev.as_ref(), release, GFP_KERNEL)?;
+    Ok(count)
 }
 
 /// The Linux IRQ number of vector `index` of `pdev` (`pci_irq_vector`).
