@@ -123,7 +123,9 @@ pub(crate) fn alloc_irq_vectors(
     };
     if flag != VectorFlag::Intx {
         for index in 0..count {
-            release.messages.push(irq_vector(pdev, index)?, GFP_KERNEL)?;
+            release
+                .messages
+                .push(irq_vector(pdev, index)?, GFP_KERNEL)?;
         }
     }
     devres::register(pdev.as_ref(), release, GFP_KERNEL)?;
@@ -214,7 +216,7 @@ impl<H: irq::Handler> PinnedDrop for IrqAction<H> {
         let irq = self.irq;
         // SAFETY: Pinned, so this is the address the line was requested with (type
         // invariant); the handle is only used as the cookie.
-        let cookie = unsafe { self.get_unchecked_mut() } as *mut Self;
+        let cookie = core::ptr::from_mut::<Self>(unsafe { self.get_unchecked_mut() });
         // SAFETY: `irq` is requested with `cookie` (type invariant); `free_irq`
         // waits for a running handler, which uses `self` until it returns.
         unsafe { bindings::free_irq(irq, cookie.cast()) };
