@@ -231,7 +231,8 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T, VectorLines<T>> {
     /// `name` on all of them; its filter sees which one fired as
     /// [`FilterContext::message`]. The source always has the interrupt lock
     /// ([`SourceOptions::interrupt_lock`]), which serializes its top halves.
-    /// Process context.
+    /// Enabling, disabling, cancelling and dropping it apply to every vector;
+    /// `irq`, `info` and `set_affinity` concern its first. Process context.
     ///
     /// # Errors
     ///
