@@ -131,7 +131,7 @@ impl EduNodes {
 /// interrupt source cannot outlive the binding its line belongs to.
 #[pin_data(PinnedDrop)]
 pub(crate) struct EduDevice<'bound> {
-    engine: Arc<EduEngine>,
+    pub(crate) engine: Arc<EduEngine>,
     #[pin]
     debugfs: Mutex<Option<EduDebugfs>>,
     #[pin]
@@ -203,19 +203,6 @@ impl<'a> EduDevice<'a> {
                 cleanup.disarm();
             },
         }? Error))
-    }
-}
-
-impl EduDevice<'_> {
-    /// System sleep (see `PciPower for EduDriver`): every source of the loop is
-    /// disabled and no action runs when this returns.
-    pub(crate) fn suspend(&self) -> Result {
-        self.engine.work_loop.suspend()
-    }
-
-    /// Back from sleep: the sources run again and deliver what was counted.
-    pub(crate) fn resume(&self) -> Result {
-        self.engine.work_loop.resume()
     }
 }
 

@@ -19,17 +19,20 @@
 //! - `regs.rs`: the device's registers;
 //! - `params.rs`: module parameter checks;
 //! - `device.rs`: probe in named steps, teardown, the misc devices;
-//! - `engine.rs`: per-device state, its loop and gate, and how it stops;
+//! - `engine.rs`: per-device state, its loop and gate, and how it stops
+//!   (`counters.rs`: what it counts);
 //! - `irq.rs`: the interrupt part (filter, action, `irq_ctl` knob);
 //! - `factorial.rs`: `/dev/eduN` and the lost-interrupt timer;
 //! - `dma.rs`: `/dev/eduN-dma`;
 //! - `knobs.rs`: the debugfs files `info` and `raise`;
 //! - `test_knobs.rs`: the `test` knob the guest tests drive (`test_knobs=1`);
-//!   `test_knobs_api.rs`: its words for the seed-API tests.
+//!   `test_knobs_api.rs` and `test_knobs_pm.rs`: its words for the seed-API
+//!   and power-management tests.
 
 #[path = "../../src/workloop.rs"]
 pub mod workloop;
 
+mod counters;
 mod device;
 mod dma;
 mod engine;
@@ -40,8 +43,10 @@ mod params;
 mod regs;
 mod test_knobs;
 mod test_knobs_api;
+mod test_knobs_pm;
 
 use core::fmt;
+use counters::Counters;
 use device::{EduDevice, EduNodes};
 use dma::{dma_buffer, DmaState, EduDmaFile};
 use engine::{EduEngine, ShutdownOnError};
@@ -155,11 +160,11 @@ impl pci::Driver for EduDriver {
 /// then.
 impl PciPower for EduDriver {
     fn suspend(data: Pin<&EduDevice<'_>>) -> Result {
-        data.suspend()
+        data.engine.work_loop.suspend()
     }
 
     fn resume(data: Pin<&EduDevice<'_>>) -> Result {
-        data.resume()
+        data.engine.work_loop.resume()
     }
 }
 

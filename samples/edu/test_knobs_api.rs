@@ -25,11 +25,8 @@
 //!   time and counting it, and lets the loop run: `EIO` unless the action is
 //!   handed both interrupts with the second's time (never the new time with
 //!   the old count).
-//! - `raise_during <ms>`: a work item (workqueue workers are not frozen)
-//!   raises one interrupt a millisecond for `ms` milliseconds, each counted by
-//!   the top half before the next, while the test freezes or suspends the
-//!   system; `info` shows `raised_during`, `raising` and the longest gap
-//!   between two actions meanwhile (`max_action_gap_ms`).
+//!
+//! The power-management words are in `test_knobs_pm.rs`.
 
 use super::*;
 use kernel::time::delay::fsleep;
@@ -53,46 +50,19 @@ pub(crate) fn write(knob: &TestKnob, word: &str) -> Result {
         }
         "disable_with_completion" => knob.disable_with_completion(),
         "occurred_pair" => knob.occurred_pair(),
-        word => match word.strip_prefix("raise_during ") {
-            Some(ms) => knob.raise_during(parse_u32(ms.as_bytes())?),
-            None => Err(EINVAL),
-        },
+        word => test_knobs_pm::write(knob, word),
     }
 }
 
 /// Called at the start of every action: the `cancel_in_action` knob, and the
-/// gaps between actions while `raise_during` runs.
+/// gaps between actions `test_knobs_pm.rs` measures.
 pub(crate) fn in_action(engine: &Arc<EduEngine>) {
-    let counters = &engine.counters;
-    let now = engine.epoch.elapsed().as_nanos();
-    let last = counters.last_action_ns.xchg(now, Relaxed);
-    if counters.raising.load(Relaxed) != 0 && last != 0 {
-        // CAST: `max(0)` makes it non-negative.
-        let gap_ms = ((now - last).max(0) / 1_000_000) as u64;
-        if gap_ms > counters.max_action_gap_ms.load(Relaxed) {
-            counters.max_action_gap_ms.store(gap_ms, Relaxed);
-        }
-    }
+    test_knobs_pm::note_action(engine);
     // DriverKit's Cancel from inside the action.
     let armed = engine.cancel_in_action.lock().take();
     if let Some(ctl) = armed {
         cancel_from_action(engine, &ctl);
     }
-}
-
-/// Raises one interrupt a millisecond for `ms`, from a work item.
-fn raise_for(knob: &TestKnob, ms: u32) {
-    let counters = &knob.engine.counters;
-    let start = Instant::<Monotonic>::now();
-    while start.elapsed() < Delta::from_millis(ms.into()) && !knob.engine.closed.load(Relaxed) {
-        if knob.raise_nowait().is_err() {
-            counters.raise_timeouts.add(1, Relaxed);
-            break;
-        }
-        counters.raised_during.add(1, Relaxed);
-        fsleep(Delta::from_millis(1));
-    }
-    counters.raising.store(0, Release);
 }
 
 /// Called by the action when `cancel_in_action` armed it: cancels the source
@@ -267,26 +237,6 @@ impl TestKnob {
             );
             return Err(EIO);
         }
-        Ok(())
-    }
-
-    /// `raise_during <ms>`: see the module documentation.
-    fn raise_during(&self, ms: u32) -> Result {
-        let counters = &self.engine.counters;
-        if ms == 0 || ms > 60_000 || counters.raising.xchg(1, Relaxed) != 0 {
-            return Err(EINVAL);
-        }
-        counters.raised_during.store(0, Relaxed);
-        counters.max_action_gap_ms.store(0, Relaxed);
-        counters.last_action_ns.store(0, Relaxed);
-        let knob = TestKnob {
-            engine: self.engine.clone(),
-            src: self.src.clone(),
-            ctl: self.ctl.clone(),
-        };
-        kernel::workqueue::system_long()
-            .try_spawn(GFP_KERNEL, move || raise_for(&knob, ms))
-            .inspect_err(|_| counters.raising.store(0, Relaxed))?;
         Ok(())
     }
 
