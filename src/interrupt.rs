@@ -88,6 +88,7 @@ use kernel::{
     prelude::*,
     str::CStr,
     sync::{
+        aref::ARef,
         atomic::{Acquire, Atomic, AtomicFlag, Full, Relaxed, Release},
         Arc, Mutex,
     },
@@ -274,6 +275,10 @@ pub struct InterruptCore<T: InterruptHandler> {
     /// `warm_cpu`'s CPU-latency request, released after the next delivery.
     #[pin]
     warm: sys::CpuLatency,
+    /// The device the line belongs to, where the constructor was told it.
+    provider: Option<ARef<Device>>,
+    /// The interrupt's index in its device (the first vector's message).
+    index: u32,
     #[pin]
     handler: T,
 }
@@ -292,9 +297,11 @@ impl<T: InterruptHandler> WorkItem for InterruptCore<T> {
 }
 
 impl<T: InterruptHandler> InterruptCore<T> {
-    /// A disabled, detached core for `line`.
+    /// A disabled, detached core for `line`, interrupt `place.1` of device
+    /// `place.0` (if known).
     fn new<E>(
         line: IrqLine,
+        place: (Option<ARef<Device>>, u32),
         name: &CStr,
         sharing: Sharing,
         options: SourceOptions,
@@ -333,6 +340,8 @@ impl<T: InterruptHandler> InterruptCore<T> {
                 detached: true,
             }),
             warm <- sys::CpuLatency::new(),
+            provider: place.0,
+            index: place.1,
             handler <- handler,
         }? Error))
     }
@@ -801,8 +810,14 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
             // before `reg` frees it; the source cannot outlive the binding (`'a`), so
             // devres does not free the line under it.
             let line = unsafe { IrqLine::new(request.irq()) };
+            // The message number of an MSI or MSI-X vector; a line is message 0.
+            // SAFETY: `request` is the vector of a bound device: it stays
+            // allocated while the binding lasts (`'a`).
+            let message = unsafe { sys::msi_info(request.irq()) }.map_or(0, |(_, index)| index);
+            // Kernel 7.2's `IrqRequest` does not tell its device.
+            let place = (None, message);
             let core = Arc::pin_init::<Error>(
-                InterruptCore::new(line, name, sharing, options, handler)?,
+                InterruptCore::new(line, place, name, sharing, options, handler)?,
                 GFP_KERNEL,
             )?;
             // SAFETY: `request` is the vector of a bound device: it stays allocated
@@ -813,9 +828,6 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
             } else {
                 Flags::NO_AUTOEN
             };
-            // The message number of an MSI or MSI-X vector; a line is message 0.
-            // SAFETY: `request` is the vector of a bound device (see above).
-            let message = unsafe { sys::msi_info(request.irq()) }.map_or(0, |(_, index)| index);
             let top = TopHalf {
                 core: core.clone(),
                 message,
@@ -979,6 +991,23 @@ impl<'a, T: InterruptHandler, L> InterruptEventSource<'a, T, L> {
     /// `CONFIG_CPU_IDLE`).
     pub fn warm_cpu(&self) -> Result {
         self.source.core.warm.hold_shallow()
+    }
+
+    /// The source's interrupt index in its device (IOKit's `getIntIndex`,
+    /// DriverKit's `index`): the message number of its (first) MSI or MSI-X
+    /// vector, 0 for a line.
+    pub fn int_index(&self) -> u32 {
+        self.source.core.index
+    }
+
+    /// The device the source's interrupt belongs to (IOKit's `getProvider`,
+    /// WDF's `GetDevice`), for sources made from [`PciVectors`]; `None` for one
+    /// made from an `IrqRequest`, which in kernel 7.2 does not tell its device
+    /// (the filter has it: [`FilterContext::device`]).
+    ///
+    /// [`PciVectors`]: super::PciVectors
+    pub fn provider(&self) -> Option<&Device> {
+        self.source.core.provider.as_deref()
     }
 
     /// The Linux IRQ number.

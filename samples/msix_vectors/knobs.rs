@@ -39,6 +39,7 @@ impl fmt::Debug for Counts {
         };
         writeln!(f, "source: {source}")?;
         writeln!(f, "wrong_message: {}", nic.wrong_message.load(Relaxed))?;
+        writeln!(f, "wrong_place: {}", nic.wrong_place.load(Relaxed))?;
         writeln!(f, "delivered_all: {}", nic.delivered_all.load(Relaxed))?;
         for (k, irq) in (0u32..).zip(grant.irqs.iter()) {
             let Some(c) = nic.vector(k) else { break };

@@ -160,6 +160,11 @@ fn start_each<'b>(
             VectorEventSource::new_vector(vectors, k, name, options, Ok::<_, Error>(handler)),
             GFP_KERNEL,
         )?;
+        // IOKit's getIntIndex and getProvider: this vector, this device.
+        let device: &kernel::device::Device = vectors.device().as_ref();
+        if source.int_index() != k || !source.provider().is_some_and(|d| core::ptr::eq(d, device)) {
+            nic.wrong_place.add(1, Relaxed);
+        }
         work_loop.add_event_source(&*source)?;
         source.enable()?;
         sources.push(source, GFP_KERNEL)?;

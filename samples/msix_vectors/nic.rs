@@ -109,6 +109,8 @@ pub(crate) struct Nic {
     pub(crate) top_total: Atomic<u64>,
     /// Top halves whose message was not the vector of their source.
     pub(crate) wrong_message: Atomic<u64>,
+    /// Sources whose `int_index` or `provider` was not their vector's and device.
+    pub(crate) wrong_place: Atomic<u64>,
     /// Interrupts handed to the action of the single source (`one_source=1`).
     pub(crate) delivered_all: Atomic<u64>,
     /// Set at unbind: a raise in progress stops.
@@ -140,6 +142,7 @@ impl Nic {
             counts: [const { VectorCounts::new() }; MAX_VECTORS as usize],
             top_total: Atomic::new(0),
             wrong_message: Atomic::new(0),
+            wrong_place: Atomic::new(0),
             delivered_all: Atomic::new(0),
             closed: AtomicFlag::new(false),
         })

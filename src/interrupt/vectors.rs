@@ -270,7 +270,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T, VectorLines<T>> {
     {
         pin_init::pin_init_scope(move || {
             let picked = picked?;
-            let (&(_, first), rest) = picked.split_first().ok_or(EINVAL)?;
+            let (&(index, first), rest) = picked.split_first().ok_or(EINVAL)?;
             let mut more = KVec::with_capacity(rest.len(), GFP_KERNEL)?;
             for &(_, irq) in rest {
                 more.push(irq, GFP_KERNEL)?;
@@ -286,7 +286,14 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T, VectorLines<T>> {
             // the vectors are freed by devres only after unbind.
             let line = unsafe { sys::IrqLine::new_set(first, more) };
             let core = Arc::pin_init::<Error>(
-                InterruptCore::new(line, name, sharing, options, handler)?,
+                InterruptCore::new(
+                    line,
+                    (Some(pdev.as_ref().into()), index),
+                    name,
+                    sharing,
+                    options,
+                    handler,
+                )?,
                 GFP_KERNEL,
             )?;
             let mut actions = KVec::with_capacity(picked.len(), GFP_KERNEL)?;

@@ -11,7 +11,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 8
+ktap_plan 9
 
 KO=/guest/modules/msix_vectors.ko
 IRQ_KO=/guest/modules/edu_irq.ko
@@ -97,6 +97,12 @@ each_vector_counted_exactly() {
 filter_sees_its_message() {
 	w=$(counts wrong_message)
 	[ "$w" = 0 ] || { ktap_diag "$w top halves were told another vector's message"; return 1; }
+}
+
+# IOKit's getIntIndex/getProvider: each source names its vector and device.
+sources_know_their_index_and_device() {
+	p=$(counts wrong_place)
+	[ "$p" = 0 ] || { ktap_diag "$p source(s) gave another index or device"; return 1; }
 }
 
 # One source for all five vectors: the filter's message splits the counts.
@@ -193,6 +199,7 @@ nic_unload
 ktap_result api_vectors_msix_vectors_in_proc_interrupts msix_vectors_in_proc_interrupts
 ktap_result api_vectors_each_vector_counted_exactly each_vector_counted_exactly
 ktap_result api_vectors_filter_sees_its_message filter_sees_its_message
+ktap_result api_int_index_and_provider_name_the_vector_and_device sources_know_their_index_and_device
 ktap_result api_vectors_one_source_serves_every_vector one_source_serves_every_vector
 if [ -e /tmp/nic_no_gsi ]; then
 	# Not the library's doing: the kernel found no route (GSI) for the slot's
