@@ -31,7 +31,7 @@ pub struct Counter {
 impl Counter {
     /// A counter whose producer and consumer both start at `start` (tests start it
     /// near `u32::MAX` to exercise wrap-around).
-    pub const fn new(start: u32) -> Self {
+    pub fn new(start: u32) -> Self {
         Self {
             produced: Atomic::new(start),
             consumed: Atomic::new(start),
@@ -80,7 +80,7 @@ pub struct Timestamps {
 
 impl Timestamps {
     /// Recording on or off.
-    pub const fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool) -> Self {
         Self {
             first_ns: Atomic::new(0),
             last_ns: Atomic::new(0),
