@@ -27,7 +27,7 @@ use kernel::{
     sync::atomic::{Acquire, Atomic, Release},
 };
 use std::sync::{
-    atomic::{AtomicBool, AtomicI64, Ordering::SeqCst},
+    atomic::{AtomicI64, Ordering::SeqCst},
     Arc as StdArc, Mutex as StdMutex,
 };
 
@@ -66,7 +66,7 @@ unsafe impl Send for Data {}
 /// An owned kernel thread.
 pub(crate) struct KThread {
     task: StdArc<Task>,
-    started: StdArc<AtomicBool>,
+    started: StdArc<kernel::rt::atomic::AtomicBool>,
     handle: Option<kernel::rt::thread::JoinHandle<c_int>>,
 }
 
@@ -104,7 +104,7 @@ impl KThread {
         _prio: Priority,
     ) -> Result<Self> {
         let task = Task::new();
-        let started = StdArc::new(AtomicBool::new(false));
+        let started = StdArc::new(kernel::rt::atomic::AtomicBool::new(false));
         let data = Data(data);
         let (t, s) = (task.clone(), started.clone());
         let handle = kernel::rt::thread::spawn(move || {

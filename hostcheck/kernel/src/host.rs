@@ -13,15 +13,16 @@
 //!   [`Task::wake_up_process`] (a full barrier, then the state read, as
 //!   `try_to_wake_up()`);
 //! - flags the kernel keeps elsewhere: a pending signal (`TIF_NOTIFY_SIGNAL`
-//!   from `kthread_stop`, or one a model sends), `KTHREAD_SHOULD_STOP`, an
-//!   expired timeout (a model's stand-in for time passing), and whether the
-//!   task runs in hard-IRQ context. They are plain `std` atomics: each is
-//!   written before the wake-up or kick that makes the task look at it, and
-//!   loom runs one thread at a time, so they cannot be seen out of order.
+//!   from `kthread_stop`, or one a model sends), `KTHREAD_SHOULD_STOP` and an
+//!   expired timeout (a model's stand-in for time passing). They are backend
+//!   atomics (sequentially consistent): loom must see every access that
+//!   decides something, or it never tries the other order. Only whether the
+//!   task runs in hard-IRQ context is a plain flag (set by the task itself
+//!   before anything else).
 
 use crate::rt::{
     self,
-    atomic::{fence, AtomicU32, Ordering::*},
+    atomic::{fence, AtomicBool as RtBool, AtomicU32, Ordering::*},
 };
 use core::cell::RefCell;
 use std::sync::{
@@ -49,9 +50,9 @@ unsafe impl Send for Kick {}
 pub struct Task {
     state: AtomicU32,
     thread: OnceLock<rt::thread::Thread>,
-    signal: AtomicBool,
-    should_stop: AtomicBool,
-    expired: AtomicBool,
+    signal: RtBool,
+    should_stop: RtBool,
+    expired: RtBool,
     hardirq: AtomicBool,
     kick: StdMutex<Option<Kick>>,
 }
@@ -66,9 +67,9 @@ impl Task {
         StdArc::new(Self {
             state: AtomicU32::new(TASK_RUNNING),
             thread: OnceLock::new(),
-            signal: AtomicBool::new(false),
-            should_stop: AtomicBool::new(false),
-            expired: AtomicBool::new(false),
+            signal: RtBool::new(false),
+            should_stop: RtBool::new(false),
+            expired: RtBool::new(false),
             hardirq: AtomicBool::new(false),
             kick: StdMutex::new(None),
         })

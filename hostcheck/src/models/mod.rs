@@ -48,15 +48,30 @@ pub(crate) fn model<F: Fn() + Sync + Send + 'static>(f: F) {
             r.fetch_add(1, Relaxed);
             f()
         });
-        eprintln!(
-            "modelcheck: {} interleavings in {:.2} s",
-            runs.load(Relaxed),
-            start.elapsed().as_secs_f64()
-        );
+        report(runs.load(Relaxed), start.elapsed().as_secs_f64());
     }
     #[cfg(not(feature = "loom"))]
     for _ in 0..20 {
         f();
+    }
+}
+
+/// Appends "<model> <interleavings> <seconds>" to the file named by
+/// `MODELCHECK_REPORT` (scripts/modelcheck.sh reads it for its summary).
+#[cfg(feature = "loom")]
+fn report(runs: usize, secs: f64) {
+    use std::io::Write;
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    let name = name.rsplit("::").next().unwrap_or("?").to_owned();
+    eprintln!("loom: {name}: {runs} interleavings in {secs:.2} s");
+    if let Ok(path) = std::env::var("MODELCHECK_REPORT") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{name} {runs} {secs:.2}");
+        }
     }
 }
 
