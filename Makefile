@@ -8,6 +8,7 @@
 #   make check    set up everything and run every test on both kernels
 #   make bench    benchmarks (ratios within one QEMU boot)
 #   make lint     rustfmt --check and a clippy build
+#   make modelcheck  the loom models of the library (hostcheck/), DEPTH=3 deeper
 #   make setup    only install the toolchain and build the test kernels
 #   make debian-modules [KREL=<release>]
 #                 build the modules for Debian's own kernel (default: the
@@ -19,7 +20,7 @@
 
 export KDIR
 
-.PHONY: all modules setup check run bench lint clean debian-modules
+.PHONY: all modules setup check run bench lint clean debian-modules modelcheck
 
 all modules:
 	@scripts/bootstrap.sh --check
@@ -47,3 +48,10 @@ debian-modules:
 
 clean:
 	rm -rf out
+
+# The loom models of hostcheck/ (Documentation/modelcheck.rst): every
+# interleaving up to DEPTH preemptions (default 2; DEPTH=3 takes about 10x
+# longer). MUTATE=<name>|all runs mutations instead (each must fail a model).
+DEPTH ?= 2
+modelcheck:
+	@scripts/modelcheck.sh --depth $(DEPTH) $(if $(MUTATE),--mutate $(MUTATE))

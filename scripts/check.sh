@@ -17,6 +17,11 @@ only=()
 [ -n "${WL_ONLY:-}" ] && only=(--append "wl.only=$WL_ONLY")
 wl_stage "setup: toolchain"
 "$WL_ROOT/scripts/bootstrap.sh"
+# The loom models first (no kernel build needed): a failure ends the run here.
+mc=$("$WL_ROOT/scripts/modelcheck.sh") || true
+echo "$mc" | grep -v '^modelcheck:' | sed 's/^/[model] /'
+read -r mp mf < <(echo "$mc" | sed -n 's/^modelcheck: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+[ "${mf:-1}" = 0 ] || { echo "${mp:-0} passed, ${mf:-1} failed"; exit 1; }
 # The stock kernel is skipped, saying why, when Debian no longer offers the
 # exact compilers its kernel was built with (stock-kernel.sh exits 3).
 stock_skip=""
@@ -60,7 +65,7 @@ devices=(
 	--device pci-serial,id=ser0,addr=0x18
 	--device e1000e,id=nic0,addr=0x1a
 )
-total_pass=0 total_fail=0 total_skip=0
+total_pass=$mp total_fail=0 total_skip=0
 # Rules the type system enforces (a source cannot outlive its device binding):
 # small modules that must build, or must be refused with a lifetime error.
 if [ -z "${WL_ONLY:-}" ]; then

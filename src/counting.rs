@@ -32,7 +32,7 @@ pub struct Counter {
 impl Counter {
     /// A counter whose producer and consumer both start at `start` (tests start it
     /// near `u64::MAX` to exercise wrap-around).
-    pub const fn new(start: u64) -> Self {
+    pub fn new(start: u64) -> Self {
         Self {
             produced: Atomic::new(start),
             consumed: Atomic::new(start),
@@ -81,7 +81,7 @@ pub struct Timestamps {
 
 impl Timestamps {
     /// Recording on or off.
-    pub const fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool) -> Self {
         Self {
             first_ns: Atomic::new(0),
             last_ns: Atomic::new(0),

@@ -86,7 +86,18 @@ impl LoopInner {
     }
 
     pub(super) fn remove_source(this: ArcBorrow<'_, Self>, src: &Arc<dyn EventSource>) -> Result {
-        let gate = Self::close_gate(this, Entry::Wait)?;
+        let gate = match Self::close_gate(this, Entry::Wait) {
+            Ok(gate) => gate,
+            Err(e) => {
+                if e == ENODEV {
+                    // The loop is stopping: its stop detaches the source once no
+                    // action runs. Wait for it, so that the action is not running
+                    // (nor asleep in the gate) when this returns.
+                    this.wait_stopped_from_outside();
+                }
+                return Err(e);
+            }
+        };
         let removed = {
             // SAFETY: Gate held (type invariant of `LoopInner`); this reference ends in this block
             // and nothing in it calls out.

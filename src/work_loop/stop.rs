@@ -78,6 +78,15 @@ impl LoopInner {
         this.gate.publish(|| this.stopped.store(true, Release));
     }
 
+    /// [`LoopInner::wait_stopped`], except on the loop's thread or holding its
+    /// gate: the stop in progress waits for those, so they must not wait for it.
+    pub(super) fn wait_stopped_from_outside(&self) {
+        if self.on_thread() || self.in_gate() {
+            return;
+        }
+        self.wait_stopped();
+    }
+
     /// Waits until a `stop` in progress has finished (at once if the loop's thread
     /// never started or the loop is stopped).
     pub(super) fn wait_stopped(&self) {
