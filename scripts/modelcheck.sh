@@ -54,7 +54,7 @@ run_models() {
 	wl_stage "modelcheck: models${filter:+ matching $filter}, LOOM_MAX_PREEMPTIONS=$depth"
 	MODELCHECK_REPORT="$report" LOOM_MAX_PREEMPTIONS="$depth" \
 		cargo test --manifest-path "$dir/Cargo.toml" --release --features loom --lib -- \
-		--test-threads=2 "${filter:-model_}" >"$log" 2>&1 || true
+		--test-threads=1 "${filter:-model_}" >"$log" 2>&1 || true
 	pass=0 fail=0
 	local name res
 	while read -r name res; do

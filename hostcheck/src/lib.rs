@@ -57,7 +57,7 @@ pub mod workloop {
         /// Record top-half timestamps.
         pub timestamps: bool,
         /// Initial value of the producer and consumer counters.
-        pub counter_start: u32,
+        pub counter_start: u64,
         /// Interrupt sources: storm threshold (calls per second; 0: off).
         pub storm_per_sec: u32,
         /// Interrupt sources: give the source an interrupt lock.

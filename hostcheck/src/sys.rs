@@ -145,6 +145,11 @@ impl KThread {
     /// Changes the scheduling class of the thread (ignored).
     pub(crate) fn set_priority(&self, _prio: Priority) {}
 
+    /// Moves the thread to a CPU (ignored: the host has none to pick).
+    pub(crate) fn set_cpu(&self, _cpu: Option<u32>) -> Result {
+        Ok(())
+    }
+
     /// Identifier of the thread, comparable with [`current_task_id`].
     pub(crate) fn id(&self) -> usize {
         self.task.id()
@@ -195,6 +200,14 @@ impl KThreadSelf {
     /// Whether this thread was asked to stop (`kthread_should_stop`).
     pub(crate) fn should_stop(&self) -> bool {
         host::current().should_stop()
+    }
+
+    /// Lets the freezer freeze this thread (the host has no freezer).
+    pub(crate) fn set_freezable(&self) {}
+
+    /// Enters the refrigerator if the system is freezing: never on the host.
+    pub(crate) fn try_to_freeze(&self) -> bool {
+        false
     }
 
     /// Puts this thread to sleep unless `has_work()` is already true; returns
@@ -299,4 +312,19 @@ pub(crate) fn enotconn() -> Error {
 /// `EDEADLK`: the call would wait for itself.
 pub(crate) fn edeadlk() -> Error {
     Error::from_errno(-35)
+}
+
+/// The interrupt lock's raw spinlock. The host models have no interrupt
+/// sources (`interrupt.rs` is not compiled), so none is ever made: the type is
+/// uninhabited, and `counting.rs` only ever sees `None` for it.
+pub(crate) struct RawIrqLock(core::convert::Infallible);
+
+/// A held [`RawIrqLock`] (never made, see there).
+pub(crate) struct RawIrqGuard<'a>(core::marker::PhantomData<&'a ()>);
+
+impl RawIrqLock {
+    /// Takes the lock: unreachable, no lock exists.
+    pub(crate) fn lock(&self) -> RawIrqGuard<'_> {
+        match self.0 {}
+    }
 }
