@@ -4,6 +4,7 @@
  * this file from a helpers.c of its own (a composite Kbuild object).
  */
 #include <linux/cpumask.h>
+#include <linux/device.h>
 #include <linux/freezer.h>
 #include <linux/irq.h>
 #include <linux/lockdep.h>
@@ -11,6 +12,7 @@
 #include <linux/pm_qos.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/topology.h>
 #include <linux/spinlock.h>
 
 #include "helpers.h"
@@ -140,4 +142,15 @@ void wl_cpu_latency_add(struct pm_qos_request *req, s32 value)
 void wl_cpu_latency_remove(struct pm_qos_request *req)
 {
 	cpu_latency_qos_remove_request(req);
+}
+
+/* NUMA nodes (NUMA_NO_NODE, -1, where unknown or without CONFIG_NUMA). */
+int wl_dev_to_node(struct device *dev)
+{
+	return dev_to_node(dev);
+}
+
+int wl_cpu_to_node(unsigned int cpu)
+{
+	return cpu_to_node(cpu);
 }

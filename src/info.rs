@@ -72,31 +72,77 @@ pub enum Polarity {
 /// Where a line's interrupts may go (WDF's `WDF_INTERRUPT_POLICY`), set with
 /// `set_affinity` and read back with `info().target_cpus`.
 pub enum AffinityPolicy<'a> {
+    /// The machine's default (`WdfIrqPolicyMachineDefault`): every online CPU,
+    /// which is Linux's default unless the `irqaffinity=` boot parameter says
+    /// otherwise (the kernel's default mask is not exported to modules).
+    MachineDefault,
     /// Every online CPU (`WdfIrqPolicyAllProcessorsInMachine`).
     AllProcessors,
     /// The CPUs of the mask (`WdfIrqPolicySpecifiedProcessors`); at least one
     /// must be online.
     Processors(&'a kernel::cpumask::Cpumask),
+    /// WDF's `GROUP_AFFINITY`: CPU `k` of the group is bit `k` of `mask`. Linux
+    /// has one group; any other is refused.
+    Group {
+        /// The processor group; only 0 exists.
+        group: u16,
+        /// The CPUs of the group.
+        mask: u64,
+    },
+    /// The CPUs of the device's NUMA node (`WdfIrqPolicyAllCloseProcessors`);
+    /// every CPU where the node is unknown (no NUMA, or a source made from an
+    /// `IrqRequest`, which does not tell its device).
+    AllCloseProcessors,
+    /// The first CPU of those (`WdfIrqPolicyOneCloseProcessor`).
+    OneCloseProcessor,
+    /// One CPU per message, spread over the CPUs close to the device first
+    /// (`WdfIrqPolicySpreadMessagesAcrossAllProcessors`): the source's
+    /// `int_index`-th, as `cpumask_local_spread` counts.
+    SpreadMessages,
 }
 
-/// Applies `policy` to line `irq`.
+/// Where a source's interrupt is: its device's NUMA node (`None`: unknown) and
+/// its index, for the policies that depend on them.
+pub(crate) struct Place {
+    pub(crate) node: Option<u32>,
+    pub(crate) index: u32,
+}
+
+/// Applies `policy` to line `irq`, interrupt `place` of its device.
 ///
 /// # Errors
 ///
-/// `EINVAL` for a mask with no online CPU, or the error of `irq_set_affinity`.
+/// `EINVAL` for a mask with no online CPU or a group other than 0, or the
+/// error of `irq_set_affinity`.
 ///
 /// # Safety
 ///
 /// `irq` must be requested by the caller for the whole call.
-pub(crate) unsafe fn set_affinity(irq: u32, policy: AffinityPolicy<'_>) -> Result {
+pub(crate) unsafe fn set_affinity(irq: u32, policy: AffinityPolicy<'_>, place: Place) -> Result {
+    let close = |cpu: u32| place.node.is_none_or(|node| sys::cpu_in_node(cpu, node));
+    let single = match policy {
+        AffinityPolicy::OneCloseProcessor => Some(
+            (0..nr_cpu_ids())
+                .find(|&c| close(c) && sys::cpu_online(c))
+                .ok_or(EINVAL)?,
+        ),
+        AffinityPolicy::SpreadMessages => Some(sys::local_spread(place.index, place.node)),
+        _ => None,
+    };
     let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
     for cpu in 0..nr_cpu_ids() {
         let Some(id) = CpuId::from_u32(cpu) else {
             continue;
         };
         let wanted = match &policy {
-            AffinityPolicy::AllProcessors => true,
+            AffinityPolicy::MachineDefault | AffinityPolicy::AllProcessors => true,
             AffinityPolicy::Processors(m) => m.test(id),
+            AffinityPolicy::Group { group: 0, mask } => cpu < 64 && mask & (1 << cpu) != 0,
+            AffinityPolicy::Group { .. } => return Err(EINVAL),
+            AffinityPolicy::AllCloseProcessors => close(cpu),
+            AffinityPolicy::OneCloseProcessor | AffinityPolicy::SpreadMessages => {
+                single == Some(cpu)
+            }
         };
         if wanted && sys::cpu_online(cpu) {
             mask.set(id);

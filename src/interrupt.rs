@@ -613,6 +613,14 @@ impl<T: InterruptHandler> InterruptCore<T> {
         }
     }
 
+    /// Where the interrupt is, for the affinity policies.
+    fn place(&self) -> info::Place {
+        info::Place {
+            node: self.provider.as_deref().and_then(sys::dev_node),
+            index: self.index,
+        }
+    }
+
     /// The driver's current disable count (its flag counts as one).
     fn disable_depth(&self) -> u32 {
         self.disable_count.lock().driver_depth()
@@ -1039,11 +1047,12 @@ impl<'a, T: InterruptHandler, L> InterruptEventSource<'a, T, L> {
     ///
     /// # Errors
     ///
-    /// `EINVAL` for a mask with no online CPU (nothing changes), `ENOMEM`, or the
-    /// error of `irq_set_affinity`.
+    /// `EINVAL` for a mask with no online CPU or a group other than 0 (nothing
+    /// changes), `ENOMEM`, or the error of `irq_set_affinity`.
     pub fn set_affinity(&self, policy: AffinityPolicy<'_>) -> Result {
+        let core = &self.source.core;
         // SAFETY: The line is requested while `self` exists (type invariant).
-        unsafe { info::set_affinity(self.source.core.line.number(), policy) }
+        unsafe { info::set_affinity(core.line.number(), policy, core.place()) }
     }
 
     /// Whether the line was requested as shared.
@@ -1161,7 +1170,7 @@ impl<T: InterruptHandler> InterruptControl<T> {
     /// dropped.
     pub fn set_affinity(&self, policy: AffinityPolicy<'_>) -> Result {
         // SAFETY: `with_line` runs the closure while the line is requested.
-        self.with_line(|irq| unsafe { info::set_affinity(irq, policy) })
+        self.with_line(|irq| unsafe { info::set_affinity(irq, policy, self.0.place()) })
     }
 
     /// See [`InterruptEventSource::info`]; `ENODEV` once the source is dropped.

@@ -376,6 +376,8 @@ extern "C" {
     fn wl_raw_unlock_irqrestore(lock: *mut bindings::raw_spinlock_t, flags: kernel::ffi::c_ulong);
     fn wl_irqs_disabled() -> bool;
     fn wl_cpu_latency_supported() -> bool;
+    fn wl_dev_to_node(dev: *mut c_void) -> c_int;
+    fn wl_cpu_to_node(cpu: u32) -> c_int;
     fn wl_cpu_latency_active(req: *mut bindings::pm_qos_request) -> bool;
     fn wl_cpu_latency_add(req: *mut bindings::pm_qos_request, value: i32);
     fn wl_cpu_latency_remove(req: *mut bindings::pm_qos_request);
@@ -475,6 +477,35 @@ pub(crate) fn cpu_online(cpu: u32) -> bool {
         kernel::cpumask::Cpumask::from_raw(core::ptr::addr_of!(bindings::__cpu_online_mask))
     };
     kernel::cpu::CpuId::from_u32(cpu).is_some_and(|id| online.test(id))
+}
+
+/// The NUMA node of `dev`, `None` where unknown (or without NUMA).
+pub(crate) fn dev_node(dev: &kernel::device::Device) -> Option<u32> {
+    // `Device` is a `repr(transparent)` wrapper of `struct device`; its
+    // `as_raw` is crate-private in 7.2.
+    let raw = core::ptr::from_ref(dev)
+        .cast::<c_void>()
+        .cast_mut();
+    // SAFETY: `raw` points to a valid device for the call; `dev_to_node` only
+    // reads it.
+    let node = unsafe { wl_dev_to_node(raw) };
+    u32::try_from(node).ok()
+}
+
+/// Whether `cpu` belongs to NUMA node `node`.
+pub(crate) fn cpu_in_node(cpu: u32, node: u32) -> bool {
+    // SAFETY: Reads the CPU-to-node map; any CPU number is accepted.
+    let n = unsafe { wl_cpu_to_node(cpu) };
+    u32::try_from(n).is_ok_and(|n| n == node)
+}
+
+/// The `index`-th CPU counting those of `node` first (`cpumask_local_spread`),
+/// wrapping around the online CPUs.
+pub(crate) fn local_spread(index: u32, node: Option<u32>) -> u32 {
+    // CAST: A node number fits a C int; none is NUMA_NO_NODE.
+    let node = node.map_or(bindings::NUMA_NO_NODE, |n| n as c_int);
+    // SAFETY: Any index and node are accepted.
+    unsafe { bindings::cpumask_local_spread(index, node) }
 }
 
 /// Whether the caller runs in process context (not hard IRQ, softirq or NMI).

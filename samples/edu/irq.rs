@@ -214,7 +214,8 @@ impl fmt::Debug for IrqInfo {
 /// The `irq_ctl` knob: write `disable` or `enable` to drive the interrupt
 /// source's enable state (nesting), `set_enable on` or `set_enable off` to set
 /// its enable flag (DriverKit's `SetEnable`), `warm_cpu` to keep the CPUs out
-/// of deep idle until the next interrupt (xnu's `warmCPU`), `affinity all` or `affinity <cpu>`
+/// of deep idle until the next interrupt (xnu's `warmCPU`), `affinity all`,
+/// `default`, `all_close`, `one_close`, `spread`, `<cpu>` or `group <g> <mask>`
 /// to set where its interrupts go (WDF's `SetPolicy`); read the driver's disable
 /// count.
 pub(crate) struct IrqCtl(pub(crate) InterruptControl<EduIrq>);
@@ -228,7 +229,12 @@ pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Resul
         "set_enable off" => ctl.0.set_enable(false),
         "warm_cpu" => ctl.0.warm_cpu(),
         "affinity all" => ctl.0.set_affinity(AffinityPolicy::AllProcessors),
+        "affinity default" => ctl.0.set_affinity(AffinityPolicy::MachineDefault),
+        "affinity all_close" => ctl.0.set_affinity(AffinityPolicy::AllCloseProcessors),
+        "affinity one_close" => ctl.0.set_affinity(AffinityPolicy::OneCloseProcessor),
+        "affinity spread" => ctl.0.set_affinity(AffinityPolicy::SpreadMessages),
         word => match word.strip_prefix("affinity ") {
+            Some(group) if group.starts_with("group ") => group_affinity(&ctl.0, group),
             Some(cpu) => {
                 let cpu = CpuId::from_u32(parse_u32(cpu.as_bytes())?).ok_or(EINVAL)?;
                 let mut mask = CpumaskVar::new_zero(GFP_KERNEL)?;
@@ -238,6 +244,15 @@ pub(crate) fn irq_ctl_write(ctl: &IrqCtl, reader: &mut UserSliceReader) -> Resul
             None => Err(EINVAL),
         },
     }
+}
+
+/// `affinity group <g> <mask>`: WDF's `GROUP_AFFINITY` (decimal numbers).
+fn group_affinity(ctl: &InterruptControl<EduIrq>, words: &str) -> Result {
+    let mut parts = words.split(' ').skip(1);
+    let mut next = || parse_u32(parts.next().ok_or(EINVAL)?.as_bytes());
+    let group = u16::try_from(next()?).map_err(|_| EINVAL)?;
+    let mask = u64::from(next()?);
+    ctl.set_affinity(AffinityPolicy::Group { group, mask })
 }
 
 pub(crate) fn irq_ctl_read(ctl: &IrqCtl, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,7 +5,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 3
+ktap_plan 6
 
 dev() { edu_devices | head -n 1; }
 line() { sed -n 's/^irq: //p' "$DBG/edu/$(dev)/irq_info"; }
@@ -35,6 +35,24 @@ set_and_check() {
 
 specified_cpus() { set_and_check "affinity 1" 1 && set_and_check "affinity 0" 0; }
 all_processors() { set_and_check "affinity all" "0-$(($(grep -c ^processor /proc/cpuinfo) - 1))"; }
+# The close policies: no NUMA here, so every CPU is close; the first is 0.
+close_processors() {
+	every="0-$(($(grep -c ^processor /proc/cpuinfo) - 1))"
+	set_and_check "affinity 1" 1 && set_and_check "affinity one_close" 0 &&
+		set_and_check "affinity 1" 1 && set_and_check "affinity all_close" "$every" &&
+		set_and_check "affinity default" "$every"
+}
+# One CPU per message: edu's only vector is message 0, the first CPU.
+spread_messages() { set_and_check "affinity 1" 1 && set_and_check "affinity spread" 0; }
+# WDF's GROUP_AFFINITY: group 0 is the machine; any other is refused.
+processor_groups() {
+	set_and_check "affinity group 0 2" 1 || return 1
+	if policy "affinity group 1 1" 2>/dev/null; then
+		ktap_diag "group 1 was accepted"
+		return 1
+	fi
+	[ "$(cat "/proc/irq/$(line)/smp_affinity_list")" = 1 ]
+}
 refuses_offline() {
 	irq=$(line)
 	cpu1=/sys/devices/system/cpu/cpu1/online
@@ -54,5 +72,8 @@ edu_load irq_mode=2 || ktap_diag "insmod edu failed"
 ktap_result api_set_policy_specified_processors_become_the_effective_affinity specified_cpus
 ktap_result api_set_policy_all_processors all_processors
 ktap_result api_set_policy_refuses_a_mask_with_no_online_cpu refuses_offline
+ktap_result api_set_policy_close_processors_and_machine_default close_processors
+ktap_result api_set_policy_spread_gives_each_message_its_cpu spread_messages
+ktap_result api_set_policy_group_zero_only processor_groups
 edu_unload
 ktap_finish
