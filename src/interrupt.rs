@@ -128,16 +128,23 @@ pub trait InterruptHandler: Send + Sync + 'static {
     /// zero (more than `u32::MAX` arrive as several calls).
     fn action(&self, gate: &Gate<'_>, count: u32);
 
+    /// Whether the bottom half takes the count and the time for
+    /// [`InterruptHandler::interrupt_occurred`] together, under the interrupt
+    /// lock. Off by default: the count is exact either way, and a driver that
+    /// only counts does not pay for the lock in its bottom half.
+    const PAIRED_TIME: bool = false;
+
     /// The bottom half as DriverKit's `InterruptOccurred(count, time)` sees it:
     /// the 64-bit number of interrupts since the previous call (never zero) and
     /// the `ktime_get()` nanoseconds of the newest of them (0 with timestamps
-    /// off). With the interrupt lock ([`SourceOptions::interrupt_lock`]) the two
-    /// are taken together, as `last_interrupt` reads them; without it the time
-    /// may be that of a newer interrupt, delivered next time.
+    /// off). With the interrupt lock ([`SourceOptions::interrupt_lock`]) and
+    /// [`InterruptHandler::PAIRED_TIME`] the two are taken together, as
+    /// `last_interrupt` reads them; otherwise the time may be that of a newer
+    /// interrupt, delivered next time.
     ///
     /// The library calls this; the default hands the count to
-    /// [`InterruptHandler::action`]. A driver that wants the pair overrides this
-    /// and leaves `action` empty.
+    /// [`InterruptHandler::action`]. A driver that wants the pair overrides this,
+    /// leaves `action` empty and sets [`InterruptHandler::PAIRED_TIME`].
     ///
     /// [`SourceOptions::interrupt_lock`]: super::SourceOptions::interrupt_lock
     fn interrupt_occurred(&self, gate: &Gate<'_>, count: u64, time_ns: i64) {
@@ -633,7 +640,11 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
     }
 
     fn check_for_work(&self, gate: &Gate<'_>) -> bool {
-        let lock = self.interrupt_lock();
+        let lock = if T::PAIRED_TIME {
+            self.interrupt_lock()
+        } else {
+            None
+        };
         deliver_counted(
             gate,
             &self.base,

@@ -483,9 +483,7 @@ pub(crate) fn cpu_online(cpu: u32) -> bool {
 pub(crate) fn dev_node(dev: &kernel::device::Device) -> Option<u32> {
     // `Device` is a `repr(transparent)` wrapper of `struct device`; its
     // `as_raw` is crate-private in 7.2.
-    let raw = core::ptr::from_ref(dev)
-        .cast::<c_void>()
-        .cast_mut();
+    let raw = core::ptr::from_ref(dev).cast::<c_void>().cast_mut();
     // SAFETY: `raw` points to a valid device for the call; `dev_to_node` only
     // reads it.
     let node = unsafe { wl_dev_to_node(raw) };

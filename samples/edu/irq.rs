@@ -31,6 +31,9 @@ impl EduIrq {
 }
 
 impl InterruptHandler for EduIrq {
+    /// `interrupt_occurred` below keeps the pair for a test: take it together.
+    const PAIRED_TIME: bool = true;
+
     fn filter(&self, ctx: &FilterContext<'_>) -> FilterResult {
         let engine = &self.engine;
         let Ok(bar) = engine.bar.access(ctx.device()) else {
