@@ -14,7 +14,7 @@
 //! [`InterruptEventSource`]: super::InterruptEventSource
 //! [`SoftwareEventSource`]: super::SoftwareEventSource
 
-use super::{event_source::SourceBase, stats::add_single_writer, sys::RawIrqLock, work_loop::Gate};
+use super::{event_source::SourceBase, stats::add_single_writer, work_loop::Gate};
 use kernel::sync::atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release};
 
 /// A wrap-safe 64-bit count of events produced in any context and consumed on
@@ -140,26 +140,24 @@ pub(crate) fn count_event(base: &SourceBase, counter: &Counter, timestamps: &Tim
 /// The bottom half shared by counted sources: if events are pending and the source
 /// is enabled, runs `action(count, time_ns)` once with the number of events since
 /// its last run (never zero) and the time of the newest of them (`Timestamps`;
-/// 0 when off), and accounts statistics. With `lock` (the source's interrupt
-/// lock, which its producers hold) the count and the time are taken together;
-/// without, the time may be that of a newer event. Loop thread, gate held.
-pub(crate) fn deliver_counted(
+/// 0 when off), and accounts statistics. Both are read while `hold()`'s result
+/// lives: the source's interrupt lock, which its producers hold, takes them
+/// together; without, the time may be that of a newer event. Loop thread,
+/// gate held.
+pub(crate) fn deliver_counted<H>(
     gate: &Gate<'_>,
     base: &SourceBase,
     counter: &Counter,
     timestamps: &Timestamps,
-    lock: Option<&RawIrqLock>,
+    hold: impl FnOnce() -> H,
     action: impl FnOnce(u64, i64),
 ) {
     if !base.is_enabled() {
         return;
     }
-    let ((count, snapshot), time_ns) = match lock {
-        Some(lock) => {
-            let _locked = lock.lock();
-            (counter.snapshot(), timestamps.last())
-        }
-        None => (counter.snapshot(), timestamps.last()),
+    let ((count, snapshot), time_ns) = {
+        let _held = hold();
+        (counter.snapshot(), timestamps.last())
     };
     if count == 0 {
         return;

@@ -154,3 +154,12 @@ int wl_cpu_to_node(unsigned int cpu)
 {
 	return cpu_to_node(cpu);
 }
+
+/* A context that may sleep: preemption and interrupts on (needs PREEMPT_COUNT,
+ * which every preemptible kernel has; elsewhere, in_task() and interrupts on). */
+bool wl_preemptible(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return preemptible();
+	return in_task() && !irqs_disabled();
+}

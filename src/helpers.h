@@ -30,6 +30,7 @@ unsigned long wl_raw_lock_irqsave(struct raw_spinlock *lock);
 bool wl_raw_trylock_irqsave(struct raw_spinlock *lock, unsigned long *flags);
 void wl_raw_unlock_irqrestore(struct raw_spinlock *lock, unsigned long flags);
 bool wl_irqs_disabled(void);
+bool wl_preemptible(void);
 struct pm_qos_request;
 bool wl_cpu_latency_supported(void);
 struct device;

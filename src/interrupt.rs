@@ -71,7 +71,7 @@ use super::{
     gate::Entry,
     hooks::{self, Point},
     info::{self, AffinityPolicy, InterruptInfo},
-    interrupt_lock::{self, InterruptLocked, LastInterrupt},
+    interrupt_lock::{self, InterruptLocked, LastInterrupt, LockRef, PassiveLock},
     stats::{add_single_writer, SourceStats},
     sys::{self, IrqLine, RawIrqLock},
     work_loop::Gate,
@@ -266,10 +266,15 @@ pub struct InterruptCore<T: InterruptHandler> {
     closed: AtomicFlag,
     /// Set by the first of cancel and drop, which quiesces the device.
     quiesced: AtomicFlag,
-    /// The interrupt lock (see `interrupt_lock.rs`), used if `lock_enabled`.
+    /// The interrupt lock (see `interrupt_lock.rs`), used if `lock_enabled`
+    /// and the source is not passive.
     #[pin]
     irq_lock: RawIrqLock,
     lock_enabled: bool,
+    /// A passive source's lock (its filter runs in an interrupt thread).
+    #[pin]
+    passive_lock: PassiveLock,
+    passive: bool,
     /// Interrupts counted since creation; written under the interrupt lock.
     total: Atomic<u64>,
     storm: Storm,
@@ -330,7 +335,9 @@ impl<T: InterruptHandler> InterruptCore<T> {
             closed: AtomicFlag::new(false),
             quiesced: AtomicFlag::new(false),
             irq_lock <- RawIrqLock::new(),
-            lock_enabled: options.interrupt_lock,
+            lock_enabled: options.interrupt_lock || options.passive,
+            passive_lock <- PassiveLock::new(),
+            passive: options.passive,
             total: Atomic::new(0),
             storm: Storm {
                 limit: storm_limit(options.storm_per_sec),
@@ -385,9 +392,14 @@ impl<T: InterruptHandler> InterruptCore<T> {
         made_pending
     }
 
-    /// The interrupt lock, if the source has one.
-    fn interrupt_lock(&self) -> Option<&RawIrqLock> {
-        self.lock_enabled.then_some(&self.irq_lock)
+    /// The interrupt lock, if the source has one: the mutex of a passive
+    /// source, else the spin lock.
+    fn interrupt_lock(&self) -> Option<LockRef<'_>> {
+        if self.passive {
+            Some(LockRef::Passive(&self.passive_lock))
+        } else {
+            self.lock_enabled.then_some(LockRef::Spin(&self.irq_lock))
+        }
     }
 
     /// See [`InterruptEventSource::last_interrupt`].
@@ -431,7 +443,7 @@ impl<T: InterruptHandler> InterruptCore<T> {
     fn top_half(&self, dev: &Device<Bound>, message: u32) -> IrqReturn {
         // Held around the filter and the count: code holding it never runs
         // concurrently with this.
-        let _locked = self.interrupt_lock().map(RawIrqLock::lock);
+        let _locked = self.interrupt_lock().map(LockRef::lock);
         if self.closed.load(Acquire) {
             return self.dying_top_half(dev, message);
         }
@@ -650,7 +662,7 @@ impl<T: InterruptHandler> EventSource for InterruptCore<T> {
             &self.base,
             &self.counter,
             &self.timestamps,
-            lock,
+            || lock.map(LockRef::lock),
             |count, time| {
                 self.handler.interrupt_occurred(gate, count, time);
                 // `warm_cpu` lasts until the interrupt it was for was handled.
@@ -823,6 +835,10 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T> {
         Error: From<E>,
     {
         pin_init::pin_init_scope(move || {
+            // A passive source needs a threaded request: `new_vector`'s.
+            if options.passive {
+                return Err(EINVAL);
+            }
             // SAFETY: The line is requested by `reg` below before the core can use it
             // (no top half runs before `request_irq`, the bottom half runs only after
             // the driver enabled the source), and dropping `source` stops every use
@@ -958,11 +974,12 @@ impl<'a, T: InterruptHandler, L> InterruptEventSource<'a, T, L> {
     pub fn signal_interrupt(&self) {
         let core = &self.source.core;
         // Serialized with the top half for `last_interrupt`, except where the
-        // caller has interrupts off (it may hold this very lock).
+        // caller cannot take the lock (interrupts off: it may hold this very
+        // spin lock; atomic context for a passive source's mutex).
         let _locked = core
             .interrupt_lock()
-            .filter(|_| !sys::irqs_disabled())
-            .map(RawIrqLock::lock);
+            .filter(|lock| lock.takeable_here())
+            .map(LockRef::lock);
         let _ = core.produce();
     }
 

@@ -54,7 +54,7 @@ impl<T: SoftwareAction> EventSource for SoftwareCore<T> {
             &self.base,
             &self.counter,
             &self.timestamps,
-            None,
+            || (),
             |count, _| in_u32_pieces(count, |piece| self.handler.action(gate, piece)),
         );
         false

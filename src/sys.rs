@@ -375,6 +375,7 @@ extern "C" {
     ) -> bool;
     fn wl_raw_unlock_irqrestore(lock: *mut bindings::raw_spinlock_t, flags: kernel::ffi::c_ulong);
     fn wl_irqs_disabled() -> bool;
+    fn wl_preemptible() -> bool;
     fn wl_cpu_latency_supported() -> bool;
     fn wl_dev_to_node(dev: *mut c_void) -> c_int;
     fn wl_cpu_to_node(cpu: u32) -> c_int;
@@ -477,6 +478,12 @@ pub(crate) fn cpu_online(cpu: u32) -> bool {
         kernel::cpumask::Cpumask::from_raw(core::ptr::addr_of!(bindings::__cpu_online_mask))
     };
     kernel::cpu::CpuId::from_u32(cpu).is_some_and(|id| online.test(id))
+}
+
+/// Whether the caller may sleep: preemption and interrupts on.
+pub(crate) fn preemptible() -> bool {
+    // SAFETY: Reads the calling CPU's preemption count and interrupt flag.
+    unsafe { wl_preemptible() }
 }
 
 /// The NUMA node of `dev`, `None` where unknown (or without NUMA).

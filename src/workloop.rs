@@ -89,6 +89,14 @@ pub struct SourceOptions {
     /// half holds around the filter and the count; see [`interrupt_lock`].
     /// Default: off (a source without it pays nothing).
     pub interrupt_lock: bool,
+    /// Interrupt sources on PCI vectors (`new_vector`, `new_all_vectors`):
+    /// UMDF's passive-level interrupt. The filter runs in the line's interrupt
+    /// thread (`request_threaded_irq`, `IRQF_ONESHOT`: the line stays masked
+    /// until it returns) instead of in hard IRQ, and the interrupt lock is a
+    /// mutex that thread holds around the filter and the count: a holder may
+    /// sleep, and `try_acquire_interrupt_lock` answers `EBUSY` while the filter
+    /// runs. Default: off.
+    pub passive: bool,
 }
 
 impl Default for SourceOptions {
@@ -98,6 +106,7 @@ impl Default for SourceOptions {
             counter_start: 0,
             storm_per_sec: 200_000,
             interrupt_lock: false,
+            passive: false,
         }
     }
 }

@@ -62,6 +62,8 @@ pub mod workloop {
         pub storm_per_sec: u32,
         /// Interrupt sources: give the source an interrupt lock.
         pub interrupt_lock: bool,
+        /// Interrupt sources on PCI vectors: the passive flavour.
+        pub passive: bool,
     }
 
     impl Default for SourceOptions {
@@ -71,6 +73,7 @@ pub mod workloop {
                 counter_start: 0,
                 storm_per_sec: 200_000,
                 interrupt_lock: false,
+                passive: false,
             }
         }
     }

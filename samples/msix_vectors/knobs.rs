@@ -78,21 +78,103 @@ fn raise_write(raise: &Raise, reader: &mut UserSliceReader) -> Result {
     raise.0.raise(k, n)
 }
 
+/// The `lock` knob: write `K` to hold vector K's (passive) interrupt lock for
+/// 50 ms, sleeping, while its interrupt is raised: `EIO` if its filter ran
+/// under the lock, or if a try then did not answer `EBUSY` from another task
+/// and `EDEADLK` from the holder.
+struct Lock {
+    nic: Arc<Nic>,
+    controls: KVec<InterruptControl<Cause>>,
+}
+
+fn lock_write(lock: &Lock, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 8];
+    let len = reader.len().min(buf.len());
+    // PANIC: `len <= buf.len()`.
+    reader.read_slice(&mut buf[..len])?;
+    let text = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?;
+    let k = text.trim().parse::<u32>().map_err(|_| EINVAL)?;
+    // Only a passive source's lock may be held asleep.
+    if *module_parameters::passive.value() != 1 {
+        return Err(EINVAL);
+    }
+    let ctl = lock.controls.get(k as usize).ok_or(EINVAL)?;
+    let top = &lock.nic.vector(k).ok_or(EINVAL)?.top;
+    let before = top.load(Acquire);
+    // What another task's try answers while the lock is held (0: not yet).
+    let other = Arc::new(Atomic::new(0i32), GFP_KERNEL)?;
+    let (during, own, others) = ctl.synchronize(|_locked| {
+        let raised = lock.nic.raise_nowait(k);
+        let (c, o) = (ctl.clone(), other.clone());
+        kernel::workqueue::system().try_spawn(GFP_KERNEL, move || {
+            let r = c.try_last_interrupt().map_or_else(|e| e.to_errno(), |_| 1);
+            o.store(r, Release);
+        })?;
+        // A passive holder may sleep; the filter waits in its thread meanwhile.
+        fsleep(Delta::from_millis(50));
+        let others = read_poll_timeout(
+            || Ok(other.load(Acquire)),
+            |&r| r != 0,
+            Delta::from_millis(1),
+            Delta::from_secs(1),
+        );
+        raised.map(|()| (top.load(Acquire), ctl.try_last_interrupt(), others))
+    })??;
+    // The holder's own try is refused (it would wait for itself); another
+    // task's answers EBUSY.
+    // CAST: Errno constants are small positive values.
+    let deadlk = -(kernel::bindings::EDEADLK as i32);
+    let own_errno = own.as_ref().err().map(|e| e.to_errno());
+    if during != before || own_errno != Some(deadlk) || others != Ok(EBUSY.to_errno()) {
+        pr_err!(
+            "vector {k}: {} filter call(s) under the lock, own try {:?}, another's {:?}\n",
+            during - before,
+            own,
+            others
+        );
+        return Err(EIO);
+    }
+    read_poll_timeout(
+        || Ok(top.load(Acquire)),
+        |&now| now != before,
+        Delta::from_micros(50),
+        Delta::from_secs(1),
+    )?;
+    Ok(())
+}
+
 /// The files; dropping them waits for a writer in flight.
 pub(crate) struct Files {
     _raise: Pin<KBox<DebugfsFile<Raise>>>,
+    _lock: Pin<KBox<DebugfsFile<Lock>>>,
     _counts: Pin<KBox<DebugfsFile<Counts>>>,
     _dir: Dir,
 }
 
 impl Files {
-    /// Probe step: `msix_vectors-<pci>/{raise,counts}`.
-    pub(crate) fn new(pdev: &pci::Device<Bound>, nic: &Arc<Nic>, grant: Grant) -> Result<Self> {
+    /// Probe step: `msix_vectors-<pci>/{raise,lock,counts}`.
+    pub(crate) fn new(
+        pdev: &pci::Device<Bound>,
+        nic: &Arc<Nic>,
+        grant: Grant,
+        controls: KVec<InterruptControl<Cause>>,
+    ) -> Result<Self> {
         let name = CString::try_from_fmt(fmt!("msix_vectors-{}", pdev.as_ref().name()))?;
         let dir = Dir::new(&name);
         Ok(Self {
             _raise: KBox::pin_init(
                 dir.write_callback_file(c"raise", Raise(nic.clone()), &raise_write),
+                GFP_KERNEL,
+            )?,
+            _lock: KBox::pin_init(
+                dir.write_callback_file(
+                    c"lock",
+                    Lock {
+                        nic: nic.clone(),
+                        controls,
+                    },
+                    &lock_write,
+                ),
                 GFP_KERNEL,
             )?,
             _counts: KBox::pin_init(

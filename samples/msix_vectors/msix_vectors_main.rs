@@ -43,8 +43,8 @@ use kernel::{
 use knobs::{Files, Grant};
 use nic::{Cause, Nic, MAX_VECTORS};
 use workloop::{
-    FilterContext, FilterResult, Gate, InterruptHandler, InterruptKind, LoopOptions, PciVectors,
-    SourceOptions, VectorEventSource, WorkLoop,
+    FilterContext, FilterResult, Gate, InterruptControl, InterruptHandler, InterruptKind,
+    LoopOptions, PciVectors, SourceOptions, VectorEventSource, WorkLoop,
 };
 
 /// The names of the per-vector sources (and of their lines in
@@ -61,6 +61,17 @@ static NAMES: [&CStr; MAX_VECTORS as usize] = [
 struct Sources<'bound> {
     _each: KVec<Pin<KBox<VectorEventSource<'bound, Cause>>>>,
     _all: Option<Pin<KBox<VectorEventSource<'bound, Cause>>>>,
+}
+
+impl Sources<'_> {
+    /// A handle on each per-vector source, for the `lock` knob.
+    fn controls(&self) -> Result<KVec<InterruptControl<Cause>>> {
+        let mut controls = KVec::with_capacity(self._each.len(), GFP_KERNEL)?;
+        for source in self._each.iter() {
+            controls.push(source.control(), GFP_KERNEL)?;
+        }
+        Ok(controls)
+    }
 }
 
 /// Per-device data; fields are dropped in order.
@@ -134,8 +145,9 @@ impl<'bound> NicData<'bound> {
             irqs,
             one_source,
         };
+        let controls = sources.controls()?;
         Ok(Self {
-            _files: Files::new(pdev, &nic, grant)?,
+            _files: Files::new(pdev, &nic, grant, controls)?,
             _sources: sources,
             _work_loop: work_loop,
             nic,
@@ -155,7 +167,10 @@ fn start_each<'b>(
             nic: nic.clone(),
             vector: Some(k),
         };
-        let options = SourceOptions::default();
+        let options = SourceOptions {
+            passive: *module_parameters::passive.value() == 1,
+            ..SourceOptions::default()
+        };
         let source = KBox::pin_init(
             VectorEventSource::new_vector(vectors, k, name, options, Ok::<_, Error>(handler)),
             GFP_KERNEL,
@@ -236,6 +251,7 @@ impl kernel::InPlaceModule for MsixModule {
             for (name, value) in [
                 ("one_source", *module_parameters::one_source.value()),
                 ("intx_only", *module_parameters::intx_only.value()),
+                ("passive", *module_parameters::passive.value()),
             ] {
                 if value > 1 {
                     pr_err!("{}={} is invalid: use 0 or 1\n", name, value);
@@ -270,6 +286,10 @@ module! {
         intx_only: u32 {
             default: 0,
             description: "1: ask for the INTx line only (the fallback's last step)",
+        },
+        passive: u32 {
+            default: 0,
+            description: "1: passive sources (UMDF): the filter runs in the IRQ thread under a mutex",
         },
     },
 }

@@ -187,6 +187,17 @@ impl Nic {
         Ok(())
     }
 
+    /// Raises cause `k` once and returns at once, not waiting for the interrupt
+    /// (the `lock` knob holds it up).
+    pub(crate) fn raise_nowait(&self, k: u32) -> Result {
+        let counts = self.vector(k).ok_or(EINVAL)?;
+        self.bar
+            .try_access_with(|io| io.write_reg(regs::ICS::zeroed().with_bits(cause_bit(k))))
+            .ok_or(ENODEV)?;
+        counts.raised.add(1, Relaxed);
+        Ok(())
+    }
+
     /// Stops the device from raising `causes` (and a raise in progress).
     pub(crate) fn mask(&self, causes: u32) {
         self.closed.store(true, Release);

@@ -313,6 +313,7 @@ impl<'a, T: InterruptHandler> InterruptEventSource<'a, T, VectorLines<T>> {
                         pdev.as_ref(),
                         irq,
                         sharing == Sharing::Shared,
+                        options.passive,
                         name,
                         top,
                     )

@@ -165,7 +165,10 @@ pub(crate) struct IrqAction<H: irq::Handler> {
 impl<H: irq::Handler + Send> IrqAction<H> {
     /// Requests line `irq` of `dev` for `handler` (`IRQF_SHARED` if `shared`,
     /// else `IRQF_NO_AUTOEN`: the line starts disabled), kept in devres so that
-    /// the line is freed at the latest when `dev` unbinds. Process context.
+    /// the line is freed at the latest when `dev` unbinds. With `passive`,
+    /// `handler` runs in the line's interrupt thread (`request_threaded_irq`
+    /// with `IRQF_ONESHOT`: the line stays masked until it returned) instead of
+    /// in hard IRQ. Process context.
     ///
     /// # Safety
     ///
@@ -176,13 +179,21 @@ impl<H: irq::Handler + Send> IrqAction<H> {
         dev: &Device<Bound>,
         irq: u32,
         shared: bool,
+        passive: bool,
         name: &'static CStr,
         handler: H,
     ) -> Result<Devres<Self>> {
-        let flags = if shared {
+        let mut flags = if shared {
             bindings::IRQF_SHARED
         } else {
             bindings::IRQF_NO_AUTOEN
+        };
+        // The hard half only wakes the thread, which runs the handler.
+        let (hard, thread): (bindings::irq_handler_t, bindings::irq_handler_t) = if passive {
+            flags |= bindings::IRQF_ONESHOT;
+            (Some(wake_thread), Some(handle_irq::<H>))
+        } else {
+            (Some(handle_irq::<H>), None)
         };
         let line = irq;
         let action = try_pin_init!(&this in Self {
@@ -195,9 +206,10 @@ impl<H: irq::Handler + Send> IrqAction<H> {
                 // `handle_irq` reads is initialized; `this` is pinned and stays
                 // valid until `drop` freed the line (type invariant).
                 to_result(unsafe {
-                    bindings::request_irq(
+                    bindings::request_threaded_irq(
                         line,
-                        Some(handle_irq::<H>),
+                        hard,
+                        thread,
                         // CAST: `IRQF_*` flags fit `unsigned long`.
                         flags as kernel::ffi::c_ulong,
                         name.as_char_ptr(),
@@ -223,7 +235,12 @@ impl<H: irq::Handler> PinnedDrop for IrqAction<H> {
     }
 }
 
-/// The C handler of an [`IrqAction`].
+/// The hard half of a passive [`IrqAction`]: the thread runs the handler.
+extern "C" fn wake_thread(_irq: c_int, _ptr: *mut c_void) -> c_uint {
+    bindings::irqreturn_IRQ_WAKE_THREAD
+}
+
+/// The C handler of an [`IrqAction`] (the thread's, for a passive one).
 ///
 /// # Safety
 ///
