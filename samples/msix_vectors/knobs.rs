@@ -81,7 +81,8 @@ fn raise_write(raise: &Raise, reader: &mut UserSliceReader) -> Result {
 /// The `lock` knob: write `K` to hold vector K's (passive) interrupt lock for
 /// 50 ms, sleeping, while its interrupt is raised: `EIO` if its filter ran
 /// under the lock, or if a try then did not answer `EBUSY` from another task
-/// and `EDEADLK` from the holder.
+/// and `EDEADLK` from the holder. Without `passive=1` the sources have no
+/// interrupt lock, and the write fails with the library's `ENOTSUPP`.
 struct Lock {
     nic: Arc<Nic>,
     controls: KVec<InterruptControl<Cause>>,
@@ -94,11 +95,12 @@ fn lock_write(lock: &Lock, reader: &mut UserSliceReader) -> Result {
     reader.read_slice(&mut buf[..len])?;
     let text = core::str::from_utf8(&buf[..len]).map_err(|_| EINVAL)?;
     let k = text.trim().parse::<u32>().map_err(|_| EINVAL)?;
-    // Only a passive source's lock may be held asleep.
-    if *module_parameters::passive.value() != 1 {
-        return Err(EINVAL);
-    }
     let ctl = lock.controls.get(k as usize).ok_or(EINVAL)?;
+    // Only a passive source's lock may be held asleep. The others here were
+    // created without one: taking it answers `ENOTSUPP`, which is returned.
+    if *module_parameters::passive.value() != 1 {
+        return ctl.synchronize(|_locked| ());
+    }
     let top = &lock.nic.vector(k).ok_or(EINVAL)?.top;
     let before = top.load(Acquire);
     // What another task's try answers while the lock is held (0: not yet).

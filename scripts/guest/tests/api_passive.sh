@@ -10,7 +10,7 @@
 . /guest/ktap.sh
 . /guest/tests/edu_common.inc
 ktap_header
-ktap_plan 3
+ktap_plan 4
 
 KO=/guest/modules/msix_vectors.ko
 nic_dir() { ls -d "$DBG"/msix_vectors-* 2>/dev/null | head -n 1; }
@@ -47,6 +47,17 @@ passive_lock_keeps_the_filter_out() {
 	done
 }
 
+# Taking the interrupt lock of a source created without one (the sample's
+# sources without passive=1) answers ENOTSUPP (524, "Unknown error 524").
+lock_without_the_option_is_refused() {
+	insmod "$KO" vectors=3 || { ktap_diag "insmod msix_vectors failed"; return 1; }
+	err=$(echo 0 2>&1 >"$(nic_dir)/lock")
+	rmmod msix_vectors
+	ktap_diag "lock on a source without one: '$err'"
+	case "$err" in *524*) ;; *) return 1 ;; esac
+}
+
+ktap_result api_interrupt_lock_on_a_source_without_one_answers_enotsupp lock_without_the_option_is_refused
 if ! insmod "$KO" vectors=3 passive=1; then
 	ktap_diag "insmod msix_vectors passive=1 failed"
 fi
