@@ -77,6 +77,7 @@ fn report(runs: usize, secs: f64) {
 
 /// A new loop (no debugfs, default thread).
 pub(crate) fn new_loop() -> Pin<KBox<WorkLoop>> {
+    // PANIC: host model code: a failed step is the model failing, which loom reports.
     WorkLoop::new(c"model", LoopOptions::default()).expect("WorkLoop::new")
 }
 
@@ -90,6 +91,7 @@ pub(crate) fn quiet() -> SourceOptions {
 
 /// A software source with action `a`.
 pub(crate) fn software<A: SoftwareAction>(a: A) -> SoftwareEventSource<A> {
+    // PANIC: host model code: a failed step is the model failing, which loom reports.
     SoftwareEventSource::new(c"src", quiet(), a).expect("SoftwareEventSource::new")
 }
 

@@ -17,6 +17,7 @@ use kernel::{host, sync::Arc};
 #[test]
 fn model_no_sleeper_outlives_an_abort() {
     model(|| {
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let lp = Arc::new(new_loop(), GFP_KERNEL).expect("Arc::new");
         let l = lp.clone();
         let t = host::spawn(move || {
@@ -26,7 +27,9 @@ fn model_no_sleeper_outlives_an_abort() {
                 "a gate sleeper ended with {r:?}, not ENODEV"
             );
         });
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         lp.stop().expect("stop");
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         t.join().expect("sleeper");
     });
 }
@@ -39,8 +42,11 @@ fn refused(r: Result<i32>) -> bool {
 
 /// A command gate wrapped for sharing between the model's threads.
 fn command_gate(lp: &WorkLoop) -> Arc<CommandGate> {
+    // PANIC: host model code: a failed step is the model failing, which loom reports.
     let cg = CommandGate::new(c"cg").expect("CommandGate::new");
+    // PANIC: host model code: a failed step is the model failing, which loom reports.
     lp.add_event_source(&cg).expect("add");
+    // PANIC: host model code: a failed step is the model failing, which loom reports.
     Arc::new(cg, GFP_KERNEL).expect("Arc::new")
 }
 
@@ -65,6 +71,7 @@ fn close_model(tagged: bool) {
             );
         });
         cg.close();
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         sleeper.join().expect("sleeper");
     });
 }
@@ -97,6 +104,7 @@ fn model_no_sleeper_outlives_an_abort_disabled() {
             );
         });
         cg.close();
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         waiter.join().expect("waiter");
     });
 }

@@ -27,8 +27,10 @@ fn model_no_wakeup_is_lost() {
         let src = software(Count {
             tally: Tally::new(),
         });
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         lp.add_event_source(&src).expect("add");
         let sig = src.signaller();
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let lp = Arc::new(lp, GFP_KERNEL).expect("Arc::new");
         let l = lp.clone();
         let irq = host::spawn_hardirq(move || {
@@ -42,6 +44,7 @@ fn model_no_wakeup_is_lost() {
         });
         src.signal();
         src.handler().tally.wait_for(3);
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         irq.join().expect("producer");
         assert_eq!(src.handler().tally.get(), 3, "more deliveries than signals");
     });
@@ -57,12 +60,15 @@ fn model_no_wakeup_is_lost_wake_first() {
     model(|| {
         // SAFETY: The name is a static string.
         let gate = Arc::pin_init(unsafe { GateLock::new(c"gate".as_ptr()) }, GFP_KERNEL)
+            // PANIC: host model code: a failed step is the model failing, which loom reports.
             .expect("GateLock");
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let listed = Arc::new(Tally::new(), GFP_KERNEL).expect("Arc::new");
         let timed = host::Task::new();
         let sleeper = |g: Arc<GateLock>, n: Arc<Tally>, timeout: Option<Delta>| {
             move || {
                 let me = host::current().id();
+                // PANIC: host model code: a failed step is the model failing, which loom reports.
                 g.enter(me, Entry::Wait).expect("enter");
                 n.add(1);
                 let r = code(g.sleep(1, timeout, None, &|| false));
@@ -82,11 +88,13 @@ fn model_no_wakeup_is_lost_wake_first() {
         timed.expire();
         let me = host::current().id();
         let wake = |whom| {
+            // PANIC: host model code: a failed step is the model failing, which loom reports.
             gate.enter(me, Entry::Wait).expect("enter");
             gate.wakeup(1, whom);
             gate.leave();
         };
         wake(Wake::First);
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let ra = a.join().expect("timed sleeper");
         if ra == 0 {
             // The timed sleeper took the wake-up (it came before its timeout
@@ -95,6 +103,7 @@ fn model_no_wakeup_is_lost_wake_first() {
         } else {
             assert_eq!(ra, 1, "the timed sleeper ended with {ra}");
         }
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let rb = b.join().expect("sleeper");
         assert_eq!(rb, 0, "the untimed sleeper ended with {rb}, not Woken");
     });

@@ -32,6 +32,7 @@ impl SoftwareAction for Sleepy {
 
 fn run(with_stop: bool) {
     model(move || {
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let lp = Arc::new(new_loop(), GFP_KERNEL).expect("Arc::new");
         let sh = Arc::new(
             Shared {
@@ -40,13 +41,16 @@ fn run(with_stop: bool) {
             },
             GFP_KERNEL,
         )
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         .expect("Arc::new");
         let src = software(Sleepy(sh.clone()));
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         lp.add_event_source(&src).expect("add");
         let sig = src.signaller();
         src.signal();
         let stopper = with_stop.then(|| {
             let l = lp.clone();
+            // PANIC: host model code: a failed step is the model failing, which loom reports.
             host::spawn(move || l.stop().expect("stop"))
         });
         drop(src);
@@ -61,6 +65,7 @@ fn run(with_stop: bool) {
             sig.signal();
         }
         if let Some(t) = stopper {
+            // PANIC: host model code: a failed step is the model failing, which loom reports.
             t.join().expect("stopper");
         }
         drop(sig);

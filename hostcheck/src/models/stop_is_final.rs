@@ -34,6 +34,7 @@ impl SoftwareAction for Sleepy {
 
 fn run(stoppers: usize, racer: bool) {
     model(move || {
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         let lp = Arc::new(new_loop(), GFP_KERNEL).expect("Arc::new");
         let sh = Arc::new(
             Shared {
@@ -43,14 +44,17 @@ fn run(stoppers: usize, racer: bool) {
             },
             GFP_KERNEL,
         )
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         .expect("Arc::new");
         let src = software(Sleepy(sh.clone()));
+        // PANIC: host model code: a failed step is the model failing, which loom reports.
         lp.add_event_source(&src).expect("add");
         src.signal();
         let core = src.core.clone();
         let check = {
             let (lp, core, sh) = (lp.clone(), core.clone(), sh.clone());
             move || {
+                // PANIC: host model code: a failed step is the model failing, which loom reports.
                 lp.stop().expect("stop");
                 assert_eq!(
                     lp.inner().thread_task_id(),
@@ -85,6 +89,7 @@ fn run(stoppers: usize, racer: bool) {
         }
         check();
         for t in threads {
+            // PANIC: host model code: a failed step is the model failing, which loom reports.
             t.join().expect("thread");
         }
         drop(src);

@@ -53,9 +53,8 @@ impl<T> Arc<T> {
         // `into_raw` (the caller's promise).
         let inner = unsafe { inner_of(ptr) };
         // SAFETY: `inner` came from `std::sync::Arc::into_raw` in `into_raw`.
-        Self {
-            inner: unsafe { std::sync::Arc::from_raw(inner) },
-        }
+        let inner = unsafe { std::sync::Arc::from_raw(inner) };
+        Self { inner }
     }
 }
 
