@@ -59,11 +59,21 @@ done
 # An e1000e (82574L, five MSI-X vectors) for the multi-vector tests
 # (api_vectors, samples/msix_vectors) sits at 0x1a, PIRQB, IRQ 10 when it
 # falls back to INTx; no test kernel has a driver that binds it by itself.
+# Four virtio-rng-pci devices for the virtio sample (virtio_* tests): rng0
+# (0x12, PIRQB: IRQ 10 on INTx, with the e1000e) is the sample's, rng1 (0x13)
+# Linux's C virtio_rng's, rng2 (0x16, PIRQB) the sample's too but starved by
+# its rate limit (64 bytes an hour: readers stay blocked), rng3 (0x17) a
+# legacy-only device the sample must refuse. Linux's virtio_pci binds them
+# all at boot; the tests hand theirs over with driver_override.
 devices=(
 	--device edu,id=edu0,addr=0x10 --device edu,id=edu1,addr=0x11
 	--device edu,id=edu2,addr=0x14 --device edu,id=edu3,addr=0x15
 	--device pci-serial,id=ser0,addr=0x18
 	--device e1000e,id=nic0,addr=0x1a
+	--device virtio-rng-pci,id=rng0,addr=0x12,disable-legacy=on
+	--device virtio-rng-pci,id=rng1,addr=0x13,disable-legacy=on
+	--device virtio-rng-pci,id=rng2,addr=0x16,disable-legacy=on,max-bytes=64,period=3600000
+	--device virtio-rng-pci,id=rng3,addr=0x17,disable-modern=on
 )
 total_pass=$mp total_fail=0 total_skip=0
 # Rules the type system enforces (a source cannot outlive its device binding):
