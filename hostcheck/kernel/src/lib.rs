@@ -31,13 +31,20 @@
 #![feature(coerce_unsized, unsize)]
 
 pub mod alloc;
+pub mod bindings;
+pub mod cpu;
+pub mod cpumask;
 pub mod debugfs;
+pub mod device;
+pub mod devres;
 pub mod error;
 pub mod ffi;
 pub mod host;
 pub mod init;
+pub mod irq;
+pub mod pci;
 pub mod prelude;
-mod print;
+pub mod print;
 pub mod rt;
 pub mod str;
 pub mod sync;

@@ -4,6 +4,8 @@
 //! otherwise. Both have the same shape (loom mirrors `std`), so the rest of
 //! the shim is written once against this module.
 
+/// Both backends' `try_lock` answer std's error (loom uses std's type).
+pub use std::sync::TryLockError;
 #[cfg(feature = "loom")]
 pub use loom::{
     sync::{atomic, Condvar, Mutex, MutexGuard},

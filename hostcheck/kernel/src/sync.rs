@@ -2,13 +2,18 @@
 
 //! Mirrors `kernel::sync`: atomics, `Mutex`, `CondVar`, `Arc`, RCU.
 
+pub mod aref;
 mod arc;
 pub mod atomic;
+pub mod barrier;
 mod lock;
 pub mod rcu;
 
 pub use arc::{Arc, ArcBorrow, UniqueArc};
 pub use lock::{CondVar, CondVarTimeoutResult, Guard, Mutex};
+
+/// Mirrors `kernel::sync::MutexGuard`.
+pub type MutexGuard<'a, T> = Guard<'a, T>;
 
 /// Mirrors `kernel::sync::new_mutex!`.
 #[macro_export]

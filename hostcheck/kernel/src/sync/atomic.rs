@@ -12,7 +12,7 @@
 //! stronger than the kernel promises). Loads and stores take only the orderings
 //! the kernel allows them (`AcquireOrRelaxed`, `ReleaseOrRelaxed`).
 //!
-//! `new` is not `const` (loom's atomics cannot be made in a constant).
+//! `Atomic::new` is `const` (see [`Atomic`]); `AtomicFlag::new` is not.
 
 use crate::rt::atomic::{self as rt, Ordering as O};
 
@@ -199,7 +199,17 @@ impl<P> AtomicType for *mut P {
 }
 
 /// Mirrors `kernel::sync::atomic::Atomic<T>`.
-pub struct Atomic<T: AtomicType>(T::Repr);
+///
+/// `new` is `const`, as the kernel's, so the backend atomic is made on first
+/// use (loom's cannot be made in a constant; making one is no scheduling
+/// point). A `static` atomic therefore keeps the backend atomic of the model
+/// execution that first used it: a model must not use one (the library's only
+/// one, `interrupt.rs`'s storm report bitmap, is reached only by the storm
+/// throttle, which the models turn off).
+pub struct Atomic<T: AtomicType> {
+    init: T,
+    repr: std::sync::OnceLock<T::Repr>,
+}
 
 // SAFETY: As the kernel's: an atomic may be shared between threads (raw
 // pointers included: the atomic only holds the address).
@@ -208,47 +218,54 @@ unsafe impl<T: AtomicType> Send for Atomic<T> {}
 unsafe impl<T: AtomicType> Sync for Atomic<T> {}
 
 impl<T: AtomicType> Atomic<T> {
-    /// Mirrors `Atomic::new` (not `const` here).
-    pub fn new(v: T) -> Self {
-        Self(T::repr(v))
+    /// Mirrors `Atomic::new`.
+    pub const fn new(v: T) -> Self {
+        Self {
+            init: v,
+            repr: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn r(&self) -> &T::Repr {
+        self.repr.get_or_init(|| T::repr(self.init))
     }
 
     /// Mirrors `Atomic::load`.
     pub fn load<Ord: ordering::AcquireOrRelaxed>(&self, _: Ord) -> T {
-        T::load(&self.0, plain(Ord::KIND))
+        T::load(self.r(), plain(Ord::KIND))
     }
 
     /// Mirrors `Atomic::store`.
     pub fn store<Ord: ordering::ReleaseOrRelaxed>(&self, v: T, _: Ord) {
-        T::store(&self.0, v, plain(Ord::KIND))
+        T::store(self.r(), v, plain(Ord::KIND))
     }
 
     /// Mirrors `Atomic::xchg`.
     pub fn xchg<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::swap(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::swap(self.r(), v, o))
     }
 
     /// Mirrors `Atomic::cmpxchg`: `Ok(old)` if the value was `old` and is now
     /// `new`, `Err(current)` otherwise.
     pub fn cmpxchg<Ord: Ordering>(&self, old: T, new: T, _: Ord) -> Result<T, T> {
-        cas(Ord::KIND, |s, f| T::cas(&self.0, old, new, s, f))
+        cas(Ord::KIND, |s, f| T::cas(self.r(), old, new, s, f))
     }
 }
 
 impl<T: AtomicAdd> Atomic<T> {
     /// Mirrors `Atomic::add` (relaxed, no result).
     pub fn add(&self, v: T, _: Relaxed) {
-        T::fetch_add(&self.0, v, O::Relaxed);
+        T::fetch_add(self.r(), v, O::Relaxed);
     }
 
     /// Mirrors `Atomic::fetch_add`.
     pub fn fetch_add<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::fetch_add(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::fetch_add(self.r(), v, o))
     }
 
     /// Mirrors `Atomic::fetch_sub`.
     pub fn fetch_sub<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::fetch_sub(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::fetch_sub(self.r(), v, o))
     }
 }
 
