@@ -28,7 +28,8 @@
 //! says so). RCU is not modelled: its read side and grace periods are no-ops
 //! (memory safety of the RCU-protected pointers is outside the models).
 
-#![feature(coerce_unsized, unsize)]
+#![feature(coerce_unsized, unsize, core_intrinsics, const_eval_select)]
+#![allow(internal_features)]
 
 pub mod alloc;
 pub mod bindings;
