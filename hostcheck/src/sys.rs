@@ -405,7 +405,11 @@ pub fn line_state(irq: u32) -> Option<LineState> {
     let level = irq::is_level(irq);
     Some(LineState {
         depth,
-        irqd: if level { kernel::bindings::IRQD_LEVEL } else { 0 },
+        irqd: if level {
+            kernel::bindings::IRQD_LEVEL
+        } else {
+            0
+        },
         status: 0,
     })
 }

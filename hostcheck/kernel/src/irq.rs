@@ -303,7 +303,11 @@ pub mod host {
         let d = desc(irq);
         let mut g = rt::lock(&d.st);
         if g.action.is_none() {
-            let when = if g.freed { "after free_irq" } else { "before request_irq" };
+            let when = if g.freed {
+                "after free_irq"
+            } else {
+                "before request_irq"
+            };
             panic!("{what}({irq}) {when}");
         }
         let r = f(&mut g);

@@ -4,13 +4,13 @@
 //! otherwise. Both have the same shape (loom mirrors `std`), so the rest of
 //! the shim is written once against this module.
 
-/// Both backends' `try_lock` answer std's error (loom uses std's type).
-pub use std::sync::TryLockError;
 #[cfg(feature = "loom")]
 pub use loom::{
     sync::{atomic, Condvar, Mutex, MutexGuard},
     thread, thread_local,
 };
+/// Both backends' `try_lock` answer std's error (loom uses std's type).
+pub use std::sync::TryLockError;
 #[cfg(not(feature = "loom"))]
 pub use std::{
     sync::{atomic, Condvar, Mutex, MutexGuard},

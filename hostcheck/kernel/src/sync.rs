@@ -2,8 +2,8 @@
 
 //! Mirrors `kernel::sync`: atomics, `Mutex`, `CondVar`, `Arc`, RCU.
 
-pub mod aref;
 mod arc;
+pub mod aref;
 pub mod atomic;
 pub mod barrier;
 mod lock;

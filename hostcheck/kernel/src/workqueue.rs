@@ -36,7 +36,11 @@ impl Queue {
     /// Mirrors `Queue::enqueue_delayed`. Not modelled: only the interrupt
     /// source's storm throttle queues delayed work, and the models turn the
     /// throttle off (`storm_per_sec: 0`); a model that reaches this fails.
-    pub fn enqueue_delayed<W: Send + 'static>(&self, w: W, _delay: crate::time::Jiffies) -> Result<(), W> {
+    pub fn enqueue_delayed<W: Send + 'static>(
+        &self,
+        w: W,
+        _delay: crate::time::Jiffies,
+    ) -> Result<(), W> {
         drop(w);
         panic!("enqueue_delayed: delayed work is not modelled (set storm_per_sec to 0)");
     }
