@@ -17,8 +17,10 @@
 //!   branch point for loom, and statistics decide nothing).
 //!
 //! The module tree mirrors `src/workloop.rs`, the library's crate root, which
-//! cannot be included itself: it also declares the hardware modules
-//! (interrupt, timer) and the kernel `sys.rs`. Its two items the core files
+//! cannot be included itself: it also declares the timer, the threads and the
+//! kernel `sys.rs`. `interrupt.rs` (with `interrupt/lifecycle.rs` and
+//! `interrupt/vectors.rs`, whose PCI vectors the host `sys.rs` never grants)
+//! runs on the shim's host IRQ core, `kernel::irq::host`. Its two items the core files
 //! use, [`workloop::SourceOptions`] and [`workloop::event_of`], are copied
 //! here.
 //!
@@ -33,9 +35,13 @@ pub mod workloop {
     pub mod counting;
     mod debugfs;
     pub mod event_source;
+    pub mod filter;
     pub mod gate;
     pub mod gate_cell;
     pub(crate) mod hooks;
+    pub mod info;
+    pub mod interrupt;
+    pub mod interrupt_lock;
     pub mod software;
     #[path = "../hostcheck/src/stats.rs"]
     pub mod stats;
@@ -45,8 +51,10 @@ pub mod workloop {
 
     pub use command_gate::CommandGate;
     pub use event_source::{AsEventSource, EventSource, Source, SourceBase};
+    pub use filter::{FilterContext, FilterResult};
     pub use gate::{SleepResult, Wake};
     pub use gate_cell::{GateCell, GateRef};
+    pub use interrupt::{InterruptControl, InterruptEventSource, InterruptHandler, Sharing};
     pub use software::{SoftwareAction, SoftwareEventSource, SoftwareSignal};
     pub use sys::Priority;
     pub use work_loop::{Gate, LoopOptions, WorkLoop};

@@ -22,6 +22,7 @@ use core::ffi::c_void;
 use kernel::{
     ffi::c_int,
     host::{self, Task},
+    irq::host as irq,
     prelude::*,
     str::CStr,
     sync::atomic::{Acquire, Atomic, Release},
@@ -314,17 +315,304 @@ pub(crate) fn edeadlk() -> Error {
     Error::from_errno(-35)
 }
 
-/// The interrupt lock's raw spinlock. The host models have no interrupt
-/// sources (`interrupt.rs` is not compiled), so none is ever made: the type is
-/// uninhabited, and `counting.rs` only ever sees `None` for it.
-pub(crate) struct RawIrqLock(core::convert::Infallible);
+/// The interrupt lock's raw spinlock: a backend mutex (a spin lock is a
+/// mutex whose waiters spin; the host's hard-IRQ threads may take it).
+/// "Interrupts off" is not modelled beyond [`irqs_disabled`].
+#[pin_data]
+pub(crate) struct RawIrqLock {
+    m: kernel::rt::Mutex<()>,
+}
 
-/// A held [`RawIrqLock`] (never made, see there).
-pub(crate) struct RawIrqGuard<'a>(core::marker::PhantomData<&'a ()>);
+/// A held [`RawIrqLock`].
+pub(crate) struct RawIrqGuard<'a>(#[allow(dead_code)] kernel::rt::MutexGuard<'a, ()>);
 
 impl RawIrqLock {
-    /// Takes the lock: unreachable, no lock exists.
+    /// A new, unlocked lock.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            m: kernel::rt::Mutex::new(()),
+        })
+    }
+
+    /// Takes the lock.
     pub(crate) fn lock(&self) -> RawIrqGuard<'_> {
-        match self.0 {}
+        RawIrqGuard(kernel::rt::lock(&self.m))
+    }
+
+    /// Takes the lock if it is free.
+    pub(crate) fn try_lock(&self) -> Option<RawIrqGuard<'_>> {
+        self.m.try_lock().ok().map(RawIrqGuard)
     }
 }
+
+/// Whether local interrupts are off: on a model's hard-IRQ thread.
+pub(crate) fn irqs_disabled() -> bool {
+    !in_task()
+}
+
+/// Whether the caller may sleep: not on a model's hard-IRQ thread.
+pub(crate) fn preemptible() -> bool {
+    in_task()
+}
+
+/// `EOPNOTSUPP`.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-95)
+}
+
+/// The NUMA node of `dev`: unknown on the host.
+pub(crate) fn dev_node(_dev: &kernel::device::Device) -> Option<u32> {
+    None
+}
+
+/// Whether `cpu` is online: the host's one CPU is.
+pub(crate) fn cpu_online(cpu: u32) -> bool {
+    cpu < kernel::cpu::nr_cpu_ids()
+}
+
+/// Whether `cpu` belongs to NUMA node `node`: the host has one node.
+pub(crate) fn cpu_in_node(_cpu: u32, _node: u32) -> bool {
+    true
+}
+
+/// `cpumask_local_spread`: the host's one CPU.
+pub(crate) fn local_spread(_index: u32, _node: Option<u32>) -> u32 {
+    0
+}
+
+/// The IRQ core's view of one line at one moment (the kernel version's
+/// fields; `irqd` has only `IRQD_LEVEL`, `status` nothing).
+#[derive(Clone, Copy, Debug)]
+pub struct LineState {
+    /// The descriptor's disable depth.
+    pub depth: u32,
+    /// The interrupt state flags.
+    pub irqd: u32,
+    /// The descriptor's settings.
+    pub status: u32,
+}
+
+impl LineState {
+    /// Level-triggered (`IRQD_LEVEL`).
+    pub fn is_level(&self) -> bool {
+        self.irqd & kernel::bindings::IRQD_LEVEL != 0
+    }
+}
+
+/// The host IRQ core's view of line `irq` (`None`: no such line in the model).
+pub fn line_state(irq: u32) -> Option<LineState> {
+    let depth = irq::depth_of(irq)?;
+    let level = irq::is_level(irq);
+    Some(LineState {
+        depth,
+        irqd: if level {
+            kernel::bindings::IRQD_LEVEL
+        } else {
+            0
+        },
+        status: 0,
+    })
+}
+
+/// No line is message-signaled on the host.
+///
+/// # Safety
+///
+/// None on the host (the kernel version's: `irq` is an allocated vector).
+pub(crate) unsafe fn msi_info(_irq: u32) -> Option<(bool, u32)> {
+    None
+}
+
+/// Every line's interrupts go to the host's one CPU.
+///
+/// # Safety
+///
+/// None on the host.
+pub(crate) unsafe fn effective_affinity(_irq: u32, out: &mut kernel::cpumask::Cpumask) -> bool {
+    if let Some(cpu) = kernel::cpu::CpuId::from_u32(0) {
+        out.set(cpu);
+    }
+    true
+}
+
+/// Affinity is not modelled: accepted and ignored.
+///
+/// # Safety
+///
+/// None on the host.
+pub(crate) unsafe fn set_irq_affinity(_irq: u32, _mask: &kernel::cpumask::Cpumask) -> Result {
+    Ok(())
+}
+
+/// The interrupt domain's number: 0 on the host.
+///
+/// # Safety
+///
+/// None on the host.
+pub(crate) unsafe fn hwirq(_irq: u32) -> u64 {
+    0
+}
+
+/// Before `request_irq`: a level line's disables mask at once (recorded by the
+/// host IRQ core, whose lines always mask at once).
+///
+/// # Safety
+///
+/// None on the host (the kernel version's: `irq` is an allocated vector).
+pub(crate) unsafe fn prepare_level_line(irq: u32) {
+    if irq::is_level(irq) {
+        irq::set_disable_unlazy(irq);
+    }
+}
+
+/// The IRQ line (or set of lines) of one interrupt source, on the host IRQ
+/// core (`kernel::irq::host`), which checks every operation: see there.
+pub(crate) struct IrqLine {
+    irq: u32,
+    more: KVec<u32>,
+}
+
+impl IrqLine {
+    /// Wraps line `irq`.
+    ///
+    /// # Safety
+    ///
+    /// None on the host (the kernel version's: `irq` is requested while used;
+    /// the host IRQ core checks it).
+    pub(crate) unsafe fn new(irq: u32) -> Self {
+        Self {
+            irq,
+            more: KVec::new(),
+        }
+    }
+
+    /// Wraps the vectors `first` and `more`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`IrqLine::new`].
+    pub(crate) unsafe fn new_set(first: u32, more: KVec<u32>) -> Self {
+        Self { irq: first, more }
+    }
+
+    fn all(&self) -> impl Iterator<Item = u32> + '_ {
+        Iterator::chain(core::iter::once(self.irq), self.more.iter().copied())
+    }
+
+    /// The IRQ number (of the first vector of a set).
+    pub(crate) fn number(&self) -> u32 {
+        self.irq
+    }
+
+    /// `disable_irq_nosync` on each line.
+    pub(crate) fn disable_nosync(&self) {
+        self.all().for_each(irq::disable_nosync);
+    }
+
+    /// `enable_irq` on each line.
+    pub(crate) fn enable(&self) {
+        self.all().for_each(irq::enable);
+    }
+
+    /// `synchronize_irq` on each line.
+    pub(crate) fn synchronize(&self) {
+        self.all().for_each(irq::synchronize);
+    }
+
+    /// `IRQ_DISABLE_UNLAZY` on each line.
+    pub(crate) fn set_disable_unlazy(&self) {
+        self.all().for_each(irq::set_disable_unlazy);
+    }
+
+    /// Whether the line is level-triggered.
+    pub(crate) fn is_level(&self) -> bool {
+        irq::is_level(self.irq)
+    }
+}
+
+/// A CPU-latency QoS request: not modelled (holding it succeeds, releasing
+/// does nothing).
+#[pin_data]
+pub(crate) struct CpuLatency {
+    _none: (),
+}
+
+impl CpuLatency {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self { _none: () })
+    }
+
+    /// Holds every CPU shallow: nothing to do on the host.
+    pub(crate) fn hold_shallow(&self) -> Result {
+        Ok(())
+    }
+
+    /// Ends `hold_shallow`: nothing to do on the host.
+    pub(crate) fn release(&self) {}
+}
+
+/// `cancel_delayed_work_sync`: delayed work is never queued on the host (see
+/// `kernel::workqueue::Queue::enqueue_delayed`), so nothing is pending.
+pub(crate) fn cancel_delayed_work_sync<T>(_item: &kernel::sync::Arc<T>) -> bool {
+    false
+}
+
+/// PCI vectors (`interrupt/vectors.rs`) are not modelled: the host has no PCI
+/// device, so nothing here ever succeeds.
+mod pci_irq {
+    use kernel::{
+        device::{Bound, Device},
+        devres::Devres,
+        irq, pci,
+        prelude::*,
+    };
+
+    /// One kind of PCI vector.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum VectorFlag {
+        MsiX,
+        Msi,
+        Intx,
+    }
+
+    /// No vectors are allocated on the host.
+    pub(crate) fn vectors_allocated(_pdev: &pci::Device<Bound>) -> bool {
+        false
+    }
+
+    /// Fails: no vectors on the host.
+    pub(crate) fn alloc_irq_vectors(
+        _pdev: &pci::Device<Bound>,
+        _n: u32,
+        _flag: VectorFlag,
+    ) -> Result<u32> {
+        Err(ENOSPC)
+    }
+
+    /// Fails: no vectors on the host.
+    pub(crate) fn irq_vector(_pdev: &pci::Device<Bound>, _index: u32) -> Result<u32> {
+        Err(EINVAL)
+    }
+
+    /// A vector's action: never made on the host.
+    pub(crate) struct IrqAction<H: irq::Handler>(core::marker::PhantomData<H>);
+
+    impl<H: irq::Handler + Send> IrqAction<H> {
+        /// Fails: no vectors on the host.
+        ///
+        /// # Safety
+        ///
+        /// None on the host.
+        pub(crate) unsafe fn request(
+            _dev: &Device<Bound>,
+            _irq: u32,
+            _shared: bool,
+            _passive: bool,
+            _name: &'static CStr,
+            _handler: H,
+        ) -> Result<Devres<Self>> {
+            Err(ENODEV)
+        }
+    }
+}
+pub(crate) use pci_irq::{alloc_irq_vectors, irq_vector, vectors_allocated, IrqAction, VectorFlag};

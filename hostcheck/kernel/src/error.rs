@@ -35,9 +35,11 @@ impl Error {
             16 => "EBUSY",
             19 => "ENODEV",
             22 => "EINVAL",
+            28 => "ENOSPC",
             35 => "EDEADLK",
             107 => "ENOTCONN",
             512 => "ERESTARTSYS",
+            524 => "ENOTSUPP",
             _ => "E?",
         }
     }
@@ -80,6 +82,8 @@ pub mod code {
     pub const ENODEV: Error = Error(-19);
     /// `EINVAL`.
     pub const EINVAL: Error = Error(-22);
+    pub const ENOSPC: Error = Error(-28);
+    pub const ENOTSUPP: Error = Error(-524);
     /// `ERESTARTSYS`.
     pub const ERESTARTSYS: Error = Error(-512);
 }

@@ -28,16 +28,24 @@
 //! says so). RCU is not modelled: its read side and grace periods are no-ops
 //! (memory safety of the RCU-protected pointers is outside the models).
 
-#![feature(coerce_unsized, unsize)]
+#![feature(coerce_unsized, unsize, core_intrinsics, const_eval_select)]
+#![allow(internal_features)]
 
 pub mod alloc;
+pub mod bindings;
+pub mod cpu;
+pub mod cpumask;
 pub mod debugfs;
+pub mod device;
+pub mod devres;
 pub mod error;
 pub mod ffi;
 pub mod host;
 pub mod init;
+pub mod irq;
+pub mod pci;
 pub mod prelude;
-mod print;
+pub mod print;
 pub mod rt;
 pub mod str;
 pub mod sync;

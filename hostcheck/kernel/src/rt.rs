@@ -9,6 +9,8 @@ pub use loom::{
     sync::{atomic, Condvar, Mutex, MutexGuard},
     thread, thread_local,
 };
+/// Both backends' `try_lock` answer std's error (loom uses std's type).
+pub use std::sync::TryLockError;
 #[cfg(not(feature = "loom"))]
 pub use std::{
     sync::{atomic, Condvar, Mutex, MutexGuard},

@@ -3,12 +3,17 @@
 //! Mirrors `kernel::sync`: atomics, `Mutex`, `CondVar`, `Arc`, RCU.
 
 mod arc;
+pub mod aref;
 pub mod atomic;
+pub mod barrier;
 mod lock;
 pub mod rcu;
 
 pub use arc::{Arc, ArcBorrow, UniqueArc};
 pub use lock::{CondVar, CondVarTimeoutResult, Guard, Mutex};
+
+/// Mirrors `kernel::sync::MutexGuard`.
+pub type MutexGuard<'a, T> = Guard<'a, T>;
 
 /// Mirrors `kernel::sync::new_mutex!`.
 #[macro_export]

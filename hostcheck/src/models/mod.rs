@@ -12,6 +12,7 @@
 //! `Documentation/modelcheck.rst` for what each covers and the mutations that
 //! make it fail.
 
+mod irq_depth_balances;
 mod no_sleeper_outlives_an_abort;
 mod no_wakeup_is_lost;
 mod remove_is_final;

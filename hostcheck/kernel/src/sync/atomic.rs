@@ -12,7 +12,18 @@
 //! stronger than the kernel promises). Loads and stores take only the orderings
 //! the kernel allows them (`AcquireOrRelaxed`, `ReleaseOrRelaxed`).
 //!
-//! `new` is not `const` (loom's atomics cannot be made in a constant).
+//! A store is a swap whose result is dropped. Loom keeps each atomic's
+//! modification order as a partial order: a plain store that is concurrent
+//! with another thread's read-modify-write is left unordered with it, and the
+//! storing thread may then read the other value back right after its own
+//! store, an outcome C11 and the kernel's memory model both forbid (the
+//! modification order is total; a read-modify-write reads the latest value).
+//! A swap is ordered after the value it replaced, so every atomic's stores
+//! form one chain. (Seen in `model_irq_depth_balances`: the top half's
+//! `auto_masked.store(true)` read back `false` from the loop thread's earlier
+//! `xchg(false)`, and the model reported a line left masked.)
+//!
+//! `Atomic::new` is `const` (see [`Atomic`]); `AtomicFlag::new` is not.
 
 use crate::rt::atomic::{self as rt, Ordering as O};
 
@@ -199,7 +210,17 @@ impl<P> AtomicType for *mut P {
 }
 
 /// Mirrors `kernel::sync::atomic::Atomic<T>`.
-pub struct Atomic<T: AtomicType>(T::Repr);
+///
+/// `new` is `const`, as the kernel's. Loom's atomics cannot be made in a
+/// constant, so an atomic made in one (a `static`) makes its backend atomic on
+/// first use, which loom sees as an unordered write: a model must not use one
+/// (the library's only one, `interrupt.rs`'s storm report bitmap, is reached
+/// only by the storm throttle, which the models turn off). One made at run
+/// time makes it at once.
+pub struct Atomic<T: AtomicType> {
+    init: T,
+    repr: std::sync::OnceLock<T::Repr>,
+}
 
 // SAFETY: As the kernel's: an atomic may be shared between threads (raw
 // pointers included: the atomic only holds the address).
@@ -208,47 +229,65 @@ unsafe impl<T: AtomicType> Send for Atomic<T> {}
 unsafe impl<T: AtomicType> Sync for Atomic<T> {}
 
 impl<T: AtomicType> Atomic<T> {
-    /// Mirrors `Atomic::new` (not `const` here).
-    pub fn new(v: T) -> Self {
-        Self(T::repr(v))
+    /// Mirrors `Atomic::new`. At run time the backend atomic is made at once,
+    /// by the creating thread (loom orders every access after it); in a
+    /// constant (a `static`) on first use.
+    pub const fn new(v: T) -> Self {
+        const fn in_const<T: AtomicType>(v: T) -> Atomic<T> {
+            Atomic {
+                init: v,
+                repr: std::sync::OnceLock::new(),
+            }
+        }
+        fn at_run_time<T: AtomicType>(v: T) -> Atomic<T> {
+            Atomic {
+                init: v,
+                repr: std::sync::OnceLock::from(T::repr(v)),
+            }
+        }
+        core::intrinsics::const_eval_select((v,), in_const, at_run_time)
+    }
+
+    fn r(&self) -> &T::Repr {
+        self.repr.get_or_init(|| T::repr(self.init))
     }
 
     /// Mirrors `Atomic::load`.
     pub fn load<Ord: ordering::AcquireOrRelaxed>(&self, _: Ord) -> T {
-        T::load(&self.0, plain(Ord::KIND))
+        T::load(self.r(), plain(Ord::KIND))
     }
 
-    /// Mirrors `Atomic::store`.
+    /// Mirrors `Atomic::store` (a swap, see the module documentation).
     pub fn store<Ord: ordering::ReleaseOrRelaxed>(&self, v: T, _: Ord) {
-        T::store(&self.0, v, plain(Ord::KIND))
+        T::swap(self.r(), v, plain(Ord::KIND));
     }
 
     /// Mirrors `Atomic::xchg`.
     pub fn xchg<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::swap(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::swap(self.r(), v, o))
     }
 
     /// Mirrors `Atomic::cmpxchg`: `Ok(old)` if the value was `old` and is now
     /// `new`, `Err(current)` otherwise.
     pub fn cmpxchg<Ord: Ordering>(&self, old: T, new: T, _: Ord) -> Result<T, T> {
-        cas(Ord::KIND, |s, f| T::cas(&self.0, old, new, s, f))
+        cas(Ord::KIND, |s, f| T::cas(self.r(), old, new, s, f))
     }
 }
 
 impl<T: AtomicAdd> Atomic<T> {
     /// Mirrors `Atomic::add` (relaxed, no result).
     pub fn add(&self, v: T, _: Relaxed) {
-        T::fetch_add(&self.0, v, O::Relaxed);
+        T::fetch_add(self.r(), v, O::Relaxed);
     }
 
     /// Mirrors `Atomic::fetch_add`.
     pub fn fetch_add<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::fetch_add(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::fetch_add(self.r(), v, o))
     }
 
     /// Mirrors `Atomic::fetch_sub`.
     pub fn fetch_sub<Ord: Ordering>(&self, v: T, _: Ord) -> T {
-        rmw(Ord::KIND, |o| T::fetch_sub(&self.0, v, o))
+        rmw(Ord::KIND, |o| T::fetch_sub(self.r(), v, o))
     }
 }
 
@@ -266,9 +305,9 @@ impl AtomicFlag {
         self.0.load(plain(Ord::KIND))
     }
 
-    /// Mirrors `AtomicFlag::store`.
+    /// Mirrors `AtomicFlag::store` (a swap, see the module documentation).
     pub fn store<Ord: ordering::ReleaseOrRelaxed>(&self, v: bool, _: Ord) {
-        self.0.store(v, plain(Ord::KIND))
+        self.0.swap(v, plain(Ord::KIND));
     }
 
     /// Mirrors `AtomicFlag::xchg`.

@@ -29,6 +29,21 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// Mirrors `Mutex::try_lock`. Process context.
+    pub fn try_lock(&self) -> Option<Guard<'_, T>> {
+        host::might_sleep("mutex_trylock");
+        let g = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(rt::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(rt::TryLockError::WouldBlock) => return None,
+        };
+        Some(Guard {
+            lock: self,
+            guard: Some(g),
+            _not_send: NotThreadSafe,
+        })
+    }
+
     /// Mirrors `Mutex::lock`. Process context; may sleep.
     pub fn lock(&self) -> Guard<'_, T> {
         host::might_sleep("mutex_lock");
