@@ -54,4 +54,5 @@ for placement in same cross; do
 	done
 done
 echo "BENCH-STATUS fail=$fail"
+/guest/bench-virtio.sh
 echo "WL-BENCH-END"
