@@ -133,11 +133,12 @@ if [ -n "$old" ]; then
 		t0=$(date +%s.%N)
 		# In a subshell whose stderr is dropped: bash's own "Aborted" line
 		# for a model that aborts the process.
-		rc=$( (RUST_BACKTRACE=1 LOOM_MAX_PREEMPTIONS="$depth" timeout "$budget" \
+		rc=$( (RUST_BACKTRACE=1 LOOM_MAX_PREEMPTIONS="$depth" MODELCHECK_REPORT="$tmp/report" timeout "$budget" \
 			"$exe" --exact "$t" --test-threads=1 >"$mlog" 2>&1) 2>/dev/null && echo 0 || echo $?)
 		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 		if [ "$rc" = 0 ]; then
-			echo "ok $name (${secs} s)"
+			stat=$(awk -v n="$name" '$1 == n { print $2 " interleavings, " }' "$tmp/report" 2>/dev/null)
+			echo "ok $name (${stat}${secs} s)"
 			pass=$((pass + 1))
 			continue
 		fi
@@ -151,7 +152,8 @@ if [ -n "$old" ]; then
 		# deadlock: the thread loom ran last, blocked like the others).
 		msg=$(grep -m1 -A3 'panicked at' "$mlog" | sed '1d; /^stack backtrace/,$d' |
 			tr -s ' \n' ' ' | cut -c1-240)
-		at=$(sed -n 's/^ *[0-9]*: <*\(hostcheck::workloop::[A-Za-z_:<>]*\).*/\1/p' "$mlog" | head -n1 | sed "s/^hostcheck::workloop:://; s/>//g")
+		at=$(sed -n 's/^ *[0-9]*: <*\(hostcheck::workloop::[A-Za-z_:<>]*\|kernel::irq::host::[A-Za-z_:<>]*\).*/\1/p' "$mlog" |
+			head -n1 | sed "s/^hostcheck::workloop:://; s/>//g")
 		grep -q 'panic in a function that cannot unwind' "$mlog" && msg="$msg; aborted (panic in a function that cannot unwind)"
 		echo "FAIL $name: ${msg:-exit $rc} ${at:+[in $at]} (${secs} s, log: $mlog)"
 	done

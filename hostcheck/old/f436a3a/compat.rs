@@ -8,8 +8,8 @@
 /// The host `sys.rs` (today's seam), plus f436a3a's free functions, which
 /// today are methods of `KThreadSelf`.
 pub(crate) mod sys {
-    pub(crate) use super::super::host_sys::*;
     pub use super::super::host_sys::Priority;
+    pub(crate) use super::super::host_sys::*;
 
     /// f436a3a's `sys::sleep_unless(me, has_work)`: today's
     /// `KThreadSelf::sleep_unless` (the same steps: state, full barrier, the
