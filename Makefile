@@ -52,6 +52,7 @@ clean:
 # The loom models of hostcheck/ (Documentation/modelcheck.rst): every
 # interleaving up to DEPTH preemptions (default 2; DEPTH=3 takes about 10x
 # longer). MUTATE=<name>|all runs mutations instead (each must fail a model).
+# OLD=f436a3a runs them against that commit's library (on demand only).
 DEPTH ?= 2
 modelcheck:
-	@scripts/modelcheck.sh --depth $(DEPTH) $(if $(MUTATE),--mutate $(MUTATE))
+	@scripts/modelcheck.sh --depth $(DEPTH) $(if $(MUTATE),--mutate $(MUTATE)) $(if $(OLD),--old $(OLD))

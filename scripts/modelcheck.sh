@@ -12,19 +12,29 @@
 #                                          to a copy of the tree and run the
 #                                          model it names: it must fail
 #   scripts/modelcheck.sh --mutate all     every mutation
+#   scripts/modelcheck.sh --old f436a3a    the models against the library of
+#                                          an old commit: its src/ exported
+#                                          next to a copy of hostcheck/, with
+#                                          hostcheck/old/<commit>.patch and the
+#                                          crate root hostcheck/old/<commit>/
+#                                          (API adapters only); each model in
+#                                          its own process, killed at its
+#                                          budget; on demand only, never in
+#                                          `make check` (failures are expected)
 #
 # A model must finish within 30 s at depth 2 (WL_MODEL_BUDGET overrides);
 # one that takes longer is reported as failed.
 . "$(dirname "$0")/common.sh"
 
-depth=2 only="" smoke=0 mutate=""
+depth=2 only="" smoke=0 mutate="" old=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--depth) depth="$2"; shift 2 ;;
 	--only) only="$2"; shift 2 ;;
 	--smoke) smoke=1; shift ;;
 	--mutate) mutate="$2"; shift 2 ;;
-	*) wl_die "usage: $0 [--depth N] [--only NAME] [--smoke] [--mutate NAME|all]" ;;
+	--old) old="$2"; shift 2 ;;
+	*) wl_die "usage: $0 [--depth N] [--only NAME] [--smoke] [--mutate NAME|all] [--old COMMIT]" ;;
 	esac
 done
 budget="${WL_MODEL_BUDGET:-$((depth <= 2 ? 30 : 600))}"
@@ -86,6 +96,69 @@ if [ $smoke = 1 ]; then
 	wl_stage "modelcheck: smoke (std threads)"
 	cargo test --manifest-path "$hc/Cargo.toml" --lib -- "${only:-model_}"
 	exit
+fi
+
+# The models against the library of commit $old (see the header): one line
+# per model, "ok NAME (time)" or "FAIL NAME: loom's message [where] (time)".
+if [ -n "$old" ]; then
+	od="$hc/old/$old"
+	[ -f "$od/lib.rs" ] && [ -f "$hc/old/$old.patch" ] ||
+		wl_die "no adaptation for $old (hostcheck/old/$old.patch and hostcheck/old/$old/lib.rs)"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	# A copy of the tree, never the tree itself: the old src/, today's
+	# hostcheck/ (shim, host sys.rs, models) with the old crate root.
+	git -C "$WL_ROOT" archive "$old" src | tar -x -C "$tmp" ||
+		wl_die "cannot export src/ of $old"
+	mkdir -p "$tmp/hostcheck"
+	(cd "$hc" && cp -r Cargo.toml Cargo.lock kernel pin-init src old "$tmp/hostcheck/")
+	ln -s "$src/rust" "$tmp/hostcheck/kernel-rust"
+	patch -s -p1 -d "$tmp" <"$hc/old/$old.patch" || wl_die "hostcheck/old/$old.patch does not apply"
+	cp "$od/lib.rs" "$tmp/hostcheck/src/lib.rs"
+	log="$logs/modelcheck-old.log"
+	wl_stage "modelcheck: build against $old (loom)"
+	wl_logged "$log" "the models do not build against $old" \
+		cargo test --manifest-path "$tmp/hostcheck/Cargo.toml" --release --features loom --lib --no-run
+	exe=$(sed -n 's/^ *Executable unittests src\/lib.rs (\(.*\))$/\1/p' "$log" | tail -n1)
+	case "$exe" in /*) ;; *) exe="$PWD/$exe" ;; esac # cargo prints it relative
+	[ -x "$exe" ] || wl_die "no test executable in $log"
+	mapfile -t tests < <("$exe" --list 2>/dev/null | sed -n 's/^\(models::[a-z_]*::model_[a-z_0-9]*\): test$/\1/p' |
+		grep -F -- "${only:-model_}")
+	[ ${#tests[@]} -gt 0 ] || wl_die "no model matches ${only:-model_}"
+	wl_stage "modelcheck: ${#tests[@]} models against $old, LOOM_MAX_PREEMPTIONS=$depth, killed after ${budget} s"
+	pass=0 fail=0
+	for t in "${tests[@]}"; do
+		name=${t##*::}
+		mlog="$logs/modelcheck-old-$name.log"
+		t0=$(date +%s.%N)
+		# In a subshell whose stderr is dropped: bash's own "Aborted" line
+		# for a model that aborts the process.
+		rc=$( (RUST_BACKTRACE=1 LOOM_MAX_PREEMPTIONS="$depth" MODELCHECK_REPORT="$tmp/report" timeout "$budget" \
+			"$exe" --exact "$t" --test-threads=1 >"$mlog" 2>&1) 2>/dev/null && echo 0 || echo $?)
+		secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+		if [ "$rc" = 0 ]; then
+			stat=$(awk -v n="$name" '$1 == n { print $2 " interleavings, " }' "$tmp/report" 2>/dev/null)
+			echo "ok $name (${stat}${secs} s)"
+			pass=$((pass + 1))
+			continue
+		fi
+		fail=$((fail + 1))
+		if [ "$rc" = 124 ]; then
+			echo "FAIL $name: no result within its ${budget} s budget, killed (${secs} s)"
+			continue
+		fi
+		# loom's message: the lines after "panicked at", and the first
+		# frame in the library of the thread that panicked (for a
+		# deadlock: the thread loom ran last, blocked like the others).
+		msg=$(grep -m1 -A3 'panicked at' "$mlog" | sed '1d; /^stack backtrace/,$d' |
+			tr -s ' \n' ' ' | cut -c1-240)
+		at=$(sed -n 's/^ *[0-9]*: <*\(hostcheck::workloop::[A-Za-z_:<>]*\|kernel::irq::host::[A-Za-z_:<>]*\).*/\1/p' "$mlog" |
+			head -n1 | sed "s/^hostcheck::workloop:://; s/>//g")
+		grep -q 'panic in a function that cannot unwind' "$mlog" && msg="$msg; aborted (panic in a function that cannot unwind)"
+		echo "FAIL $name: ${msg:-exit $rc} ${at:+[in $at]} (${secs} s, log: $mlog)"
+	done
+	echo "modelcheck against $old: $pass passed, $fail failed"
+	exit 0
 fi
 
 if [ -n "$mutate" ]; then

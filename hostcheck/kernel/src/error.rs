@@ -51,6 +51,14 @@ impl fmt::Debug for Error {
     }
 }
 
+/// Shows the same as `Debug` (the host `pr_*!` macros format an argument
+/// through `Display`; f436a3a's `pr_warn!` printed an `Error` with `{:?}`).
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
 impl From<AllocError> for Error {
     fn from(_: AllocError) -> Error {
         code::ENOMEM

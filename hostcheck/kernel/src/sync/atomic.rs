@@ -292,31 +292,53 @@ impl<T: AtomicAdd> Atomic<T> {
 }
 
 /// Mirrors `kernel::sync::atomic::AtomicFlag`: an atomic boolean.
-pub struct AtomicFlag(rt::AtomicBool);
+///
+/// `new` is `const`, as the kernel's, the same way as [`Atomic::new`].
+pub struct AtomicFlag {
+    init: bool,
+    repr: std::sync::OnceLock<rt::AtomicBool>,
+}
 
 impl AtomicFlag {
-    /// Mirrors `AtomicFlag::new` (not `const` here).
-    pub fn new(v: bool) -> Self {
-        Self(rt::AtomicBool::new(v))
+    /// Mirrors `AtomicFlag::new`: `const`, as [`Atomic::new`] (the backend
+    /// atomic is made at once at run time, on first use in a constant).
+    pub const fn new(v: bool) -> Self {
+        const fn in_const(v: bool) -> AtomicFlag {
+            AtomicFlag {
+                init: v,
+                repr: std::sync::OnceLock::new(),
+            }
+        }
+        fn at_run_time(v: bool) -> AtomicFlag {
+            AtomicFlag {
+                init: v,
+                repr: std::sync::OnceLock::from(rt::AtomicBool::new(v)),
+            }
+        }
+        core::intrinsics::const_eval_select((v,), in_const, at_run_time)
+    }
+
+    fn r(&self) -> &rt::AtomicBool {
+        self.repr.get_or_init(|| rt::AtomicBool::new(self.init))
     }
 
     /// Mirrors `AtomicFlag::load`.
     pub fn load<Ord: ordering::AcquireOrRelaxed>(&self, _: Ord) -> bool {
-        self.0.load(plain(Ord::KIND))
+        self.r().load(plain(Ord::KIND))
     }
 
     /// Mirrors `AtomicFlag::store` (a swap, see the module documentation).
     pub fn store<Ord: ordering::ReleaseOrRelaxed>(&self, v: bool, _: Ord) {
-        self.0.swap(v, plain(Ord::KIND));
+        self.r().swap(v, plain(Ord::KIND));
     }
 
     /// Mirrors `AtomicFlag::xchg`.
     pub fn xchg<Ord: Ordering>(&self, v: bool, _: Ord) -> bool {
-        rmw(Ord::KIND, |o| self.0.swap(v, o))
+        rmw(Ord::KIND, |o| self.r().swap(v, o))
     }
 
     /// Mirrors `AtomicFlag::cmpxchg`.
     pub fn cmpxchg<Ord: Ordering>(&self, old: bool, new: bool, _: Ord) -> Result<bool, bool> {
-        cas(Ord::KIND, |s, f| self.0.compare_exchange(old, new, s, f))
+        cas(Ord::KIND, |s, f| self.r().compare_exchange(old, new, s, f))
     }
 }
