@@ -23,7 +23,8 @@ fi
 mods=$("$WL_ROOT/scripts/build-modules.sh" "$flavour" WORKLOOP_HOOKS=1)
 initrd="$WL_ROOT/out/$flavour-initramfs.cpio.gz"
 "$WL_ROOT/scripts/initramfs.sh" "$initrd" "$mods" "${kmods[@]}"
-log="$WL_ROOT/out/$flavour-$mode.log"
+# WL_BOOT_TAG names a second boot of the same flavour and mode (its own log).
+log="$WL_ROOT/out/$flavour-$mode${WL_BOOT_TAG:+-$WL_BOOT_TAG}.log"
 wl_stage "boot ($flavour, $mode): QEMU TCG; console log: $log"
 rc=0
 "$WL_ROOT/scripts/qemu-run.sh" --kernel "$image" --initrd "$initrd" \

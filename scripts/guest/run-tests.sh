@@ -10,14 +10,20 @@
 . /guest/ktap.sh
 
 # wl.only=NAME[,NAME...] on the kernel command line runs only those tests
-# (script or module names without extension): for working on one test.
-only=""
+# (script or module names without extension): for working on one test, and
+# for a boot of its own with other devices. wl.skip=NAME[,NAME...] leaves
+# those out (they run in that other boot).
+only="" skip=""
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	wl.only=*) only=",${arg#wl.only=}," ;;
+	wl.skip=*) skip=",${arg#wl.skip=}," ;;
 	esac
 done
-selected() { [ -z "$only" ] || case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+selected() {
+	case "$skip" in *",$1,"*) return 1 ;; esac
+	[ -z "$only" ] || case "$only" in *",$1,"*) return 0 ;; *) return 1 ;; esac
+}
 
 out=/tmp/ktap
 : >"$out"
