@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # samples/virtio_rng: removal at any moment ends in bounded time. rng2 is rate
 # limited (64 bytes an hour), so its readers stay blocked in the driver:
-# unbinding it 50 times with readers blocked, and hot-unplugging it (QMP
+# unbinding it 50 times with readers blocked (each unbind within 30 s, each
+# reader released within 10 s), and hot-unplugging it (QMP
 # device_del) with a reader blocked, must return and release every reader;
 # rmmod and insmod under a load of readers on rng0 must too. Linux's C driver
 # on rng1 keeps serving bytes throughout.
