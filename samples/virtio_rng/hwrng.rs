@@ -72,10 +72,10 @@ impl Hwrng {
             }
         };
         let ctx = Arc::into_raw(rng.clone());
+        let ctx_arg = ctx.cast_mut().cast();
         // SAFETY: `name` is a NUL-terminated string the C side copies; `ctx`
         // stays valid until `vrng_rs_hwrng_unregister` returns (see `drop`).
-        let handle =
-            unsafe { ffi::vrng_rs_hwrng_register(name.as_char_ptr(), ctx.cast_mut().cast()) };
+        let handle = unsafe { ffi::vrng_rs_hwrng_register(name.as_char_ptr(), ctx_arg) };
         match kernel::error::from_err_ptr(handle).map(NonNull::new) {
             Ok(Some(handle)) => Ok(Self {
                 handle,
