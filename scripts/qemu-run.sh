@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
-	--append) append=$2; shift 2 ;;
+	--append) append="${append:+$append }$2"; shift 2 ;;
 	--device) devices+=(-device "$2"); shift 2 ;;
 	*) wl_die "qemu-run.sh: unknown argument '$1'" ;;
 	esac
