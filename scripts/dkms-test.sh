@@ -57,10 +57,16 @@ log="$WL_CACHE/logs/dkms-test.log"
 rc=0
 dkms_build "$headers" >"$log" || rc=$?
 built="$root/var/lib/dkms/workloop/$ver/$krel/x86_64/module"
-n=$(ls "$built"/*.ko* 2>/dev/null | wc -l)
-if [ $rc != 0 ] || [ "$n" != 3 ]; then
+n=$(ls "$built"/*.ko* 2>/dev/null | wc -l) || true # none built: ls fails
+# Every module dkms.conf names, each under its own name.
+want=$(grep -c '^BUILT_MODULE_NAME\[' "$WL_ROOT/dkms.conf")
+missing=""
+for m in $(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"$/\1/p' "$WL_ROOT/dkms.conf"); do
+	ls "$built/$m".ko* >/dev/null 2>&1 || missing="$missing $m"
+done
+if [ $rc != 0 ] || [ "$n" != "$want" ] || [ -n "$missing" ]; then
 	tail -n 20 "$log" | sed 's/^/# /'
-	echo "# dkms build exit $rc, $n of 3 modules in $built"
+	echo "# dkms build exit $rc, $n of $want modules in $built${missing:+, missing:$missing}"
 	result 1 dkms_builds_with_rust_metadata
 else
 	result 0 dkms_builds_with_rust_metadata
