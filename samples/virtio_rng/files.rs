@@ -21,10 +21,12 @@ impl fmt::Debug for StatsView {
         let s = &self.0.stats;
         writeln!(f, "hwrng: virtio_rng_rs.{}", self.1)?;
         writeln!(f, "depth: {}", self.0.depth())?;
+        writeln!(f, "hardirq: {}", u8::from(self.0.hardirq()))?;
         for (name, value) in [
             ("top", &s.top),
             ("not_mine", &s.not_mine),
             ("delivered", &s.delivered),
+            ("rung", &s.rung),
             ("config", &s.config),
             ("posted", &s.posted),
             ("used", &s.used),

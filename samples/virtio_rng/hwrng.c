@@ -4,6 +4,7 @@
 #include <linux/hw_random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait.h>
 
 #include "hwrng.h"
 
@@ -45,4 +46,42 @@ void vrng_rs_hwrng_unregister(struct vrng_rs_hwrng *h)
 	/* Waits until no reader holds the rng (the core's cleanup_done). */
 	hwrng_unregister(&h->rng);
 	kfree(h);
+}
+
+struct vrng_rs_bell {
+	wait_queue_head_t wq;
+	atomic_t rung;
+};
+
+struct vrng_rs_bell *vrng_rs_bell_new(void)
+{
+	struct vrng_rs_bell *b = kzalloc(sizeof(*b), GFP_KERNEL);
+
+	if (b)
+		init_waitqueue_head(&b->wq);
+	return b;
+}
+
+void vrng_rs_bell_free(struct vrng_rs_bell *b)
+{
+	kfree(b);
+}
+
+unsigned int vrng_rs_bell_count(struct vrng_rs_bell *b)
+{
+	return atomic_read_acquire(&b->rung);
+}
+
+void vrng_rs_bell_ring(struct vrng_rs_bell *b)
+{
+	/* Fully ordered: the count changes before any waiter is woken. */
+	atomic_inc_return(&b->rung);
+	wake_up_all(&b->wq);
+}
+
+long vrng_rs_bell_wait(struct vrng_rs_bell *b, unsigned int seen, long timeout)
+{
+	/* 1 also when the ring came as the time ran out. */
+	return wait_event_interruptible_timeout(b->wq,
+			(unsigned int)atomic_read(&b->rung) != seen, timeout);
 }

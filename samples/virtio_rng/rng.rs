@@ -8,8 +8,12 @@
 //! half. With `depth` 1 a single buffer is in flight, as in Linux's C driver:
 //! a reader that empties it posts it again and waits for the bottom half to
 //! harvest it. With a larger `depth` the device fills several per notification.
+//! With `hardirq=1` the top half rings the readers' bell instead and the
+//! reader harvests: one wake-up per completion, as in Linux's C driver, where
+//! the loop costs a second (the loop thread's).
 
 use super::*;
+use bell::{Bell, Rang};
 use kernel::{
     new_condvar, new_mutex,
     sync::{CondVar, CondVarTimeoutResult, Mutex},
@@ -39,6 +43,8 @@ pub(crate) struct Stats {
     pub(crate) not_mine: Atomic<u64>,
     /// Queue interrupts the library handed to the bottom half.
     pub(crate) delivered: Atomic<u64>,
+    /// Queue interrupts the top half completed (`hardirq=1`): bell rings.
+    pub(crate) rung: Atomic<u64>,
     /// Configuration-change interrupts.
     pub(crate) config: Atomic<u64>,
     /// Buffers posted, and used buffers harvested, with their bytes.
@@ -60,16 +66,19 @@ pub(crate) struct Stats {
 pub(crate) struct Rng {
     #[pin]
     state: Mutex<State>,
-    /// Readers wait here for a filled buffer.
+    /// Readers wait here for a filled buffer (`hardirq=0`)...
     #[pin]
     filled: CondVar,
+    /// ... or here for the queue's top half (`hardirq=1`).
+    pub(crate) bell: Bell,
+    hardirq: bool,
     pub(crate) transport: Transport,
     /// Buffers kept in flight.
     depth: usize,
     /// Set at removal: readers return `ENODEV`.
     removed: AtomicFlag,
     /// ISR bits an INTx top half read, for its bottom half.
-    isr_bits: Atomic<u32>,
+    pub(crate) isr_bits: Atomic<u32>,
     pub(crate) stats: Stats,
 }
 
@@ -78,6 +87,7 @@ impl Rng {
         transport: Transport,
         queue: Queue,
         depth: usize,
+        hardirq: bool,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             state <- new_mutex!(State {
@@ -89,6 +99,8 @@ impl Rng {
                 posted: 0,
             }),
             filled <- new_condvar!(),
+            bell: Bell::new()?,
+            hardirq,
             transport,
             depth: depth.min(SIZE),
             removed: AtomicFlag::new(false),
@@ -97,6 +109,7 @@ impl Rng {
                 top: Atomic::new(0),
                 not_mine: Atomic::new(0),
                 delivered: Atomic::new(0),
+                rung: Atomic::new(0),
                 config: Atomic::new(0),
                 posted: Atomic::new(0),
                 used: Atomic::new(0),
@@ -182,6 +195,9 @@ impl Rng {
     /// (interruptibly) until there are some. `ENODEV` once the device is being
     /// removed, `ERESTARTSYS` on a signal.
     pub(crate) fn read(&self, out: &mut [u8], wait: bool) -> Result<usize> {
+        if self.hardirq {
+            return self.read_rung(out, wait);
+        }
         let mut st = self.state.lock();
         loop {
             if self.removed.load(Acquire) {
@@ -212,9 +228,39 @@ impl Rng {
         }
     }
 
+    /// [`Rng::read`] with `hardirq=1`: the reader harvests, and sleeps on the
+    /// bell. The count is taken before the used ring is read, so a completion
+    /// the harvest missed has rung after it and the wait returns at once.
+    fn read_rung(&self, out: &mut [u8], wait: bool) -> Result<usize> {
+        let mut timed_out = false;
+        loop {
+            let seen = self.bell.count();
+            let mut st = self.state.lock();
+            if self.removed.load(Acquire) {
+                return Err(ENODEV);
+            }
+            if self.harvest(&mut st)? > 0 && timed_out {
+                self.stats.polled.add(1, Relaxed);
+            }
+            if st.count > 0 {
+                return self.take(&mut st, out);
+            }
+            if !wait || out.is_empty() {
+                return Ok(0);
+            }
+            drop(st);
+            self.stats.waiting.add(1, Relaxed);
+            // TIMEOUT: as in `read`, a safety net for a lost interrupt.
+            let rang = self.bell.wait(seen, msecs_to_jiffies(1000));
+            self.stats.waiting.add(-1, Relaxed);
+            timed_out = matches!(rang?, Rang::TimedOut);
+        }
+    }
+
     /// Removal, first step: readers waiting now or later return `ENODEV`.
     pub(crate) fn remove(&self) {
         self.removed.store(true, Release);
+        self.bell.ring();
         let _guard = self.state.lock();
         self.filled.notify_all();
     }
@@ -232,66 +278,9 @@ impl Rng {
     pub(crate) fn depth(&self) -> usize {
         self.depth
     }
-}
 
-/// Which interrupt a source serves.
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Role {
-    /// MSI-X vector 0: configuration changes.
-    Config,
-    /// MSI-X vector 1: the queue.
-    Queue,
-    /// The INTx line (shared): both, told apart by the ISR.
-    Line,
-}
-
-/// The handler of one source.
-pub(crate) struct Handler {
-    pub(crate) rng: Arc<Rng>,
-    pub(crate) role: Role,
-}
-
-/// ISR bits (4.1.4.5): a used buffer, a configuration change.
-const ISR_QUEUE: u32 = 1;
-const ISR_CONFIG: u32 = 2;
-
-impl InterruptHandler for Handler {
-    fn filter(&self, ctx: &FilterContext<'_>) -> FilterResult {
-        let stats = &self.rng.stats;
-        if self.role == Role::Line {
-            // Reading the ISR acknowledges it and lowers the line. Zero is
-            // another device's interrupt; all ones a device that has gone.
-            let isr = self.rng.transport.isr(ctx.device());
-            if isr == 0 || isr == 0xff {
-                stats.not_mine.add(1, Relaxed);
-                return FilterResult::NotMine;
-            }
-            let bits = &self.rng.isr_bits;
-            let mut old = bits.load(Relaxed);
-            while let Err(now) = bits.cmpxchg(old, old | u32::from(isr), Relaxed) {
-                old = now;
-            }
-        }
-        stats.top.add(1, Relaxed);
-        FilterResult::Schedule
-    }
-
-    fn action(&self, _gate: &Gate<'_>, count: u32) {
-        let rng = &self.rng;
-        let bits = match self.role {
-            Role::Config => ISR_CONFIG,
-            Role::Queue => ISR_QUEUE,
-            Role::Line => rng.isr_bits.xchg(0, Relaxed),
-        };
-        if bits & ISR_CONFIG != 0 {
-            rng.stats.config.add(1, Relaxed);
-            if rng.transport.status() & transport::status::NEEDS_RESET != 0 {
-                pr_warn!("virtio_rng_rs: the device needs a reset\n");
-            }
-        }
-        if self.role != Role::Config {
-            rng.stats.delivered.add(count.into(), Relaxed);
-            rng.complete();
-        }
+    /// `hardirq=1`: the queue's top half completes readers.
+    pub(crate) fn hardirq(&self) -> bool {
+        self.hardirq
     }
 }

@@ -10,7 +10,8 @@
 //! for the configuration vector and one for the queue's; without (`intx=1`,
 //! or a device with no MSI-X), one source on the shared INTx line whose filter
 //! reads the ISR and answers "not mine" when it is clear. The bottom half on
-//! the loop harvests the used ring and wakes the reader (`rng.rs`).
+//! the loop harvests the used ring and wakes the reader (`rng.rs`); with
+//! `hardirq=1` the top half wakes the reader, which harvests (`bell.rs`).
 //!
 //! `depth=1` keeps one 64-byte buffer in flight, as Linux's C driver does;
 //! a larger depth keeps several, and the device fills them all at each
@@ -23,17 +24,20 @@
 #[path = "../../src/workloop.rs"]
 pub mod workloop;
 
+mod bell;
+mod irq;
 mod queue;
 mod rng;
 mod transport;
 
 use core::{fmt, ptr::NonNull};
+use irq::{Handler, Role};
 use kernel::{
     debugfs::{Dir, File as DebugfsFile},
     device::{Bound, Core, Device},
     devres::Devres,
     dma::{Device as DmaDevice, DmaMask},
-    ffi::{c_char, c_int, c_void},
+    ffi::{c_char, c_int, c_long, c_uint, c_void},
     io::{poll::read_poll_timeout, Io},
     pci,
     prelude::*,
@@ -42,10 +46,10 @@ use kernel::{
         atomic::{Acquire, Atomic, AtomicFlag, Relaxed, Release},
         Arc,
     },
-    time::Delta,
+    time::{Delta, Jiffies},
 };
 use queue::Queue;
-use rng::{Handler, Rng, Role};
+use rng::Rng;
 use transport::{Caps, QueueSetup, Transport};
 use workloop::{
     FilterContext, FilterResult, Gate, InterruptHandler, InterruptKind, LoopOptions, PciVectors,
@@ -111,7 +115,8 @@ impl<'bound> RngData<'bound> {
         let msix = vectors.kind() == InterruptKind::MsiX;
         let setup = queue.setup(msix.then_some(1));
         let depth = *module_parameters::depth.value() as usize;
-        let rng = Arc::pin_init(Rng::new(transport, queue, depth), GFP_KERNEL)?;
+        let hardirq = *module_parameters::hardirq.value() == 1;
+        let rng = Arc::pin_init(Rng::new(transport, queue, depth, hardirq), GFP_KERNEL)?;
         let dir = device_dir(pdev);
         let options = LoopOptions {
             debugfs: dir.clone(),
@@ -229,10 +234,14 @@ impl kernel::InPlaceModule for VirtioRngModule {
                 pr_err!("depth={} is invalid: use 1..={}\n", depth, queue::SIZE);
                 return Err(EINVAL);
             }
-            let intx = *module_parameters::intx.value();
-            if intx > 1 {
-                pr_err!("intx={} is invalid: use 0 or 1\n", intx);
-                return Err(EINVAL);
+            for (name, value) in [
+                ("intx", *module_parameters::intx.value()),
+                ("hardirq", *module_parameters::hardirq.value()),
+            ] {
+                if value > 1 {
+                    pr_err!("{}={} is invalid: use 0 or 1\n", name, value);
+                    return Err(EINVAL);
+                }
             }
             Ok(try_pin_init!(Self {
                 _driver <- kernel::driver::Registration::new(
@@ -258,6 +267,10 @@ module! {
         intx: u32 {
             default: 0,
             description: "1: use the INTx line even if the device has MSI-X",
+        },
+        hardirq: u32 {
+            default: 0,
+            description: "1: the queue's top half wakes the reader (as Linux's C driver); 0: the bottom half on the work loop",
         },
     },
 }

@@ -8,7 +8,8 @@
 # reader on CPU 1, every device IRQ on CPU 0:
 #   bytes: BYTES in 4 KiB reads (the core asks a driver for 64 bytes at a time);
 #   lat: LAT_N reads of 64 bytes, one at a time (time per read).
-# Then the same with the sample keeping 8 buffers in flight (depth=8).
+# Then the same with the sample keeping 8 buffers in flight (depth=8), and
+# with one buffer but the reader woken by the top half (hardirq=1), as C's is.
 # Prints one VBENCH line per measurement; times come from /proc/timer_list.
 ROUNDS=5
 BYTES=262144
@@ -52,33 +53,37 @@ measure() {
 	echo "VBENCH $2 bytes=$BYTES ns=$((t1 - t0 - (t3 - t2))) lat_n=$LAT_N lat_ns=$((t2 - t1 - (t3 - t2)))"
 }
 
-# rounds DEPTH: ROUNDS rounds of the four devices with the sample at DEPTH.
+# rounds DEPTH [h]: ROUNDS rounds of the four devices with the sample at
+# DEPTH; with h, the sample's top half completes its readers (hardirq=1).
 rounds() {
 	rmmod virtio_rng_rs 2>/dev/null
-	insmod /guest/modules/virtio_rng_rs.ko depth=$1 || { fail=1; return; }
+	hardirq=0
+	[ "${2:-}" = h ] && hardirq=1
+	insmod /guest/modules/virtio_rng_rs.ko depth=$1 hardirq=$hardirq || { fail=1; return; }
 	pin_irqs
 	ours_msix=$(sed -n 's/^hwrng: //p' $DBG/virtio_rng_rs-0000:00:12.0/stats)
 	ours_intx=$(sed -n 's/^hwrng: //p' $DBG/virtio_rng_rs-0000:00:16.0/stats)
 	r=0
 	while [ $r -lt $ROUNDS ]; do
 		if [ $((r % 2)) = 0 ]; then
-			measure "$ours_msix" "who=rs irq=msix depth=$1 round=$r"
-			measure $C_MSIX "who=c irq=msix depth=$1 round=$r"
-			measure "$ours_intx" "who=rs irq=intx depth=$1 round=$r"
-			measure $C_INTX "who=c irq=intx depth=$1 round=$r"
+			measure "$ours_msix" "who=rs irq=msix depth=$1${2:-} round=$r"
+			measure $C_MSIX "who=c irq=msix depth=$1${2:-} round=$r"
+			measure "$ours_intx" "who=rs irq=intx depth=$1${2:-} round=$r"
+			measure $C_INTX "who=c irq=intx depth=$1${2:-} round=$r"
 		else
-			measure $C_INTX "who=c irq=intx depth=$1 round=$r"
-			measure "$ours_intx" "who=rs irq=intx depth=$1 round=$r"
-			measure $C_MSIX "who=c irq=msix depth=$1 round=$r"
-			measure "$ours_msix" "who=rs irq=msix depth=$1 round=$r"
+			measure $C_INTX "who=c irq=intx depth=$1${2:-} round=$r"
+			measure "$ours_intx" "who=rs irq=intx depth=$1${2:-} round=$r"
+			measure $C_MSIX "who=c irq=msix depth=$1${2:-} round=$r"
+			measure "$ours_msix" "who=rs irq=msix depth=$1${2:-} round=$r"
 		fi
 		r=$((r + 1))
 	done
-	echo "VBENCH-MODES depth=$1 rs_msix=$(grep -c 'PCI-MSIX-0000:00:12.0' /proc/interrupts) rs_intx=$(grep -c 'virtio_rng_rs$' /proc/interrupts)"
+	echo "VBENCH-MODES depth=$1${2:-} rs_msix=$(grep -c 'PCI-MSIX-0000:00:12.0' /proc/interrupts) rs_intx=$(grep -c 'virtio_rng_rs$' /proc/interrupts)"
 }
 
 rounds 1
 rounds 8
+rounds 1 h
 echo none >$H/rng_current
 rmmod virtio_rng_rs
 echo "VBENCH-STATUS fail=$fail"

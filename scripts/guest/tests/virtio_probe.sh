@@ -20,7 +20,7 @@ proc_line() { grep " $1\$" /proc/interrupts; }
 
 virtio_params_out_of_range_refused() {
 	rc=0
-	for p in depth=0 depth=9 intx=2; do
+	for p in depth=0 depth=9 intx=2 hardirq=2; do
 		dmesg -c >/dev/null
 		if insmod "$VRS_KO" $p 2>/dev/null; then
 			ktap_diag "$p accepted"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # samples/virtio_rng: removal at any moment ends in bounded time. rng2 is rate
 # limited (64 bytes an hour), so its readers stay blocked in the driver:
-# unbinding it 50 times with readers blocked (each unbind within 30 s, each
+# unbinding it 50 times with readers blocked (and 10 times with hardirq=1) (each unbind within 30 s, each
 # reader released within 10 s), and hot-unplugging it (QMP
 # device_del) with a reader blocked, must return and release every reader;
 # rmmod and insmod under a load of readers on rng0 must too. Linux's C driver
@@ -11,7 +11,7 @@
 . /guest/tests/edu_common.inc
 . /guest/tests/virtio_common.inc
 ktap_header
-ktap_plan 3
+ktap_plan 4
 
 virtio_setup || exit 1
 RNG0=$(edu_slot_addr rng0)
@@ -28,11 +28,14 @@ blocked_reader() {
 	echo "$_pid"
 }
 
-virtio_unbind_with_blocked_readers_50_cycles() {
+# unbind_cycles N [PARAM...]: N unbinds of rng2, each with a reader blocked.
+unbind_cycles() {
+	_n=$1
+	shift
 	vrs_unload
-	insmod "$VRS_KO" || return 1
+	insmod "$VRS_KO" "$@" || return 1
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt "$_n" ]; do
 		[ -d "$(vrs_dir "$RNG2")" ] || vrs_bind "$RNG2" || { ktap_diag "cycle $i: bind failed"; return 1; }
 		pid=$(blocked_reader "$RNG2") || { ktap_diag "cycle $i"; return 1; }
 		vrs_unbind "$RNG2" || { ktap_diag "cycle $i: unbind failed or hung"; return 1; }
@@ -42,6 +45,10 @@ virtio_unbind_with_blocked_readers_50_cycles() {
 	vrs_bind "$RNG2" || return 1
 	c_driver_works
 }
+
+virtio_unbind_with_blocked_readers_50_cycles() { unbind_cycles 50; }
+# The reader sleeps on the top half's bell, not on the loop's condition.
+virtio_hardirq_unbind_with_blocked_readers_10_cycles() { unbind_cycles 10 hardirq=1; }
 
 virtio_rmmod_insmod_under_load() {
 	vrs_unload
@@ -83,6 +90,7 @@ virtio_hot_unplug_with_blocked_reader() {
 }
 
 ktap_result virtio_unbind_with_blocked_readers_50_cycles virtio_unbind_with_blocked_readers_50_cycles
+ktap_result virtio_hardirq_unbind_with_blocked_readers_10_cycles virtio_hardirq_unbind_with_blocked_readers_10_cycles
 ktap_result virtio_rmmod_insmod_under_load virtio_rmmod_insmod_under_load
 ktap_result virtio_hot_unplug_with_blocked_reader virtio_hot_unplug_with_blocked_reader
 hwrng_quiet
