@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The bell of `hardirq=1` (`hwrng.c`): the queue's top half rings it, a
-//! reader sleeps until a ring it has not seen. Kernel 7.2's Rust `CondVar`
-//! checks its condition before queueing the waiter, which a waker in hard-IRQ
-//! context (it cannot take the reader's mutex) could slip between; the C
-//! side's `wait_event` checks after.
+//! The readers' bell (`hwrng.c`): the bottom half rings it after a harvest,
+//! the queue's top half with `hardirq=1`; a reader sleeps until a ring it has
+//! not seen. Kernel 7.2's Rust `CondVar` checks its condition before queueing
+//! the waiter, which a waker in hard-IRQ context (it cannot take the reader's
+//! mutex) could slip between; the C side's `wait_event` checks after.
 
 use super::*;
 

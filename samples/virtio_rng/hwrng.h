@@ -19,8 +19,8 @@ struct vrng_rs_hwrng *vrng_rs_hwrng_register(const char *name, void *ctx);
 void vrng_rs_hwrng_unregister(struct vrng_rs_hwrng *h);
 
 /*
- * The bell: the queue's top half rings it, a reader waits for a ring it has
- * not seen (wait_event: the count is checked after the reader is queued, so
+ * The bell: the bottom half rings it after a harvest (the queue's top half
+ * with hardirq=1), a reader waits for a ring it has not seen (wait_event: the count is checked after the reader is queued, so
  * no ring is lost). Kernel 7.2's Rust CondVar checks its condition before it
  * queues the waiter, and its Completion has no interruptible wait.
  */

@@ -10,15 +10,12 @@
 //! harvest it. With a larger `depth` the device fills several per notification.
 //! With `hardirq=1` the top half rings the readers' bell instead and the
 //! reader harvests: one wake-up per completion, as in Linux's C driver, where
-//! the loop costs a second (the loop thread's).
+//! the loop costs a second (the loop thread's). Either way readers sleep on
+//! the bell (`bell.rs`), rung by whoever made bytes ready.
 
 use super::*;
 use bell::{Bell, Rang};
-use kernel::{
-    new_condvar, new_mutex,
-    sync::{CondVar, CondVarTimeoutResult, Mutex},
-    time::msecs_to_jiffies,
-};
+use kernel::{new_mutex, sync::Mutex, time::msecs_to_jiffies};
 use queue::{Queue, BUF, SIZE};
 
 /// What the queue holds and what the readers have not taken yet.
@@ -66,10 +63,8 @@ pub(crate) struct Stats {
 pub(crate) struct Rng {
     #[pin]
     state: Mutex<State>,
-    /// Readers wait here for a filled buffer (`hardirq=0`)...
-    #[pin]
-    filled: CondVar,
-    /// ... or here for the queue's top half (`hardirq=1`).
+    /// Readers wait here for a filled buffer: rung by the bottom half after a
+    /// harvest, or by the queue's top half (`hardirq=1`).
     pub(crate) bell: Bell,
     hardirq: bool,
     pub(crate) transport: Transport,
@@ -98,7 +93,6 @@ impl Rng {
                 offset: 0,
                 posted: 0,
             }),
-            filled <- new_condvar!(),
             bell: Bell::new()?,
             hardirq,
             transport,
@@ -170,7 +164,7 @@ impl Rng {
     pub(crate) fn complete(&self) {
         let filled = self.harvest(&mut self.state.lock());
         if filled.is_ok_and(|n| n > 0) {
-            self.filled.notify_all();
+            self.bell.ring();
         }
     }
 
@@ -194,44 +188,11 @@ impl Rng {
     /// The hwrng read: up to `out.len()` bytes; with `wait`, sleeps
     /// (interruptibly) until there are some. `ENODEV` once the device is being
     /// removed, `ERESTARTSYS` on a signal.
+    ///
+    /// The bell's count is taken before the filled list (or, with `hardirq=1`,
+    /// the used ring) is looked at, so bytes made ready after the look have
+    /// rung after it and the wait returns at once.
     pub(crate) fn read(&self, out: &mut [u8], wait: bool) -> Result<usize> {
-        if self.hardirq {
-            return self.read_rung(out, wait);
-        }
-        let mut st = self.state.lock();
-        loop {
-            if self.removed.load(Acquire) {
-                return Err(ENODEV);
-            }
-            if st.count > 0 {
-                return self.take(&mut st, out);
-            }
-            if !wait || out.is_empty() {
-                return Ok(0);
-            }
-            self.stats.waiting.add(1, Relaxed);
-            // TIMEOUT: a safety net for a lost interrupt; the device answers in
-            // microseconds unless it is rate limited.
-            let woke = self
-                .filled
-                .wait_interruptible_timeout(&mut st, msecs_to_jiffies(1000));
-            self.stats.waiting.add(-1, Relaxed);
-            match woke {
-                CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
-                CondVarTimeoutResult::Timeout => {
-                    if self.harvest(&mut st)? > 0 {
-                        self.stats.polled.add(1, Relaxed);
-                    }
-                }
-                CondVarTimeoutResult::Woken { .. } => {}
-            }
-        }
-    }
-
-    /// [`Rng::read`] with `hardirq=1`: the reader harvests, and sleeps on the
-    /// bell. The count is taken before the used ring is read, so a completion
-    /// the harvest missed has rung after it and the wait returns at once.
-    fn read_rung(&self, out: &mut [u8], wait: bool) -> Result<usize> {
         let mut timed_out = false;
         loop {
             let seen = self.bell.count();
@@ -239,8 +200,13 @@ impl Rng {
             if self.removed.load(Acquire) {
                 return Err(ENODEV);
             }
-            if self.harvest(&mut st)? > 0 && timed_out {
-                self.stats.polled.add(1, Relaxed);
+            // With `hardirq=1` the reader harvests; on the work loop the bottom
+            // half does, and a reader only after its safety net ran out.
+            if self.hardirq || timed_out {
+                let harvested = self.harvest(&mut st)?;
+                if timed_out && harvested > 0 {
+                    self.stats.polled.add(1, Relaxed);
+                }
             }
             if st.count > 0 {
                 return self.take(&mut st, out);
@@ -250,7 +216,8 @@ impl Rng {
             }
             drop(st);
             self.stats.waiting.add(1, Relaxed);
-            // TIMEOUT: as in `read`, a safety net for a lost interrupt.
+            // TIMEOUT: a safety net for a lost interrupt; the device answers in
+            // microseconds unless it is rate limited.
             let rang = self.bell.wait(seen, msecs_to_jiffies(1000));
             self.stats.waiting.add(-1, Relaxed);
             timed_out = matches!(rang?, Rang::TimedOut);
@@ -261,8 +228,6 @@ impl Rng {
     pub(crate) fn remove(&self) {
         self.removed.store(true, Release);
         self.bell.ring();
-        let _guard = self.state.lock();
-        self.filled.notify_all();
     }
 
     /// Bytes harvested and not yet read.
